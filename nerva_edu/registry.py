@@ -1,0 +1,65 @@
+"""The equation registry: every equation the book validates, and how.
+
+Each entry ties an equation of the spec to the code that implements it and to two checks
+run on that very code: a symbolic proof in SymPy and a numeric comparison with PyTorch
+(float64, autograd where gradients are involved). A check is a function of no arguments
+that returns normally when the equation holds and raises ``AssertionError`` (with the
+evidence) when it does not. ``nerva-edu check``, the test-suite and the equation-index
+appendix all read this registry.
+"""
+
+import importlib
+import inspect
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+
+@dataclass(frozen=True)
+class Equation:
+    id: str                                   # e.g. "linear.backward"
+    spec_ref: str                             # e.g. "§4 linear layer" or "eq. (17)"
+    chapter: str                              # notebook under book/ that derives it
+    code: object                              # the function or class that implements it
+    sympy: Optional[Callable[[], None]] = None
+    torch: Optional[Callable[[], None]] = None
+
+    @property
+    def code_name(self):
+        """The dotted name of the implementing object, e.g. nerva_edu.matrix.columns_sum."""
+        module = inspect.getmodule(self.code)
+        return f"{module.__name__}.{self.code.__qualname__}"
+
+
+EQUATIONS = {}
+
+# Modules whose import registers their validations; extended as chapters are added.
+VALIDATION_MODULES = [
+    "nerva_edu.validation.matrix_ops",
+]
+
+
+def register(id, spec_ref, chapter, code, sympy=None, torch=None):
+    """Add an equation to the registry; ids are unique."""
+    if id in EQUATIONS:
+        raise ValueError(f"register: equation id {id!r} is already registered")
+    if sympy is None and torch is None:
+        raise ValueError(f"register: equation {id!r} needs at least one check")
+    EQUATIONS[id] = Equation(id, spec_ref, chapter, code, sympy, torch)
+
+
+def all_equations():
+    """Every registered equation, in registration order (importing the validations)."""
+    for name in VALIDATION_MODULES:
+        importlib.import_module(name)
+    return list(EQUATIONS.values())
+
+
+def run_check(check):
+    """Run one check: True if it holds, False (with the reason) if not, None if absent."""
+    if check is None:
+        return None, ""
+    try:
+        check()
+    except AssertionError as error:
+        return False, str(error) or "assertion failed"
+    return True, ""
