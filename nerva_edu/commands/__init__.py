@@ -1,0 +1,1 @@
+"""Subcommands of ``nerva-edu``: one module each, with ``add_parser(commands)``."""
