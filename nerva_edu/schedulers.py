@@ -1,0 +1,127 @@
+"""Learning-rate schedulers (spec §9): η_i as a pure function of the step i = 0, 1, 2, ...
+
+=========================  ===============================================  ==========
+scheduler                  η_i (as implemented)                             printed
+=========================  ===============================================  ==========
+Constant(η₀)               η₀                                               same
+TimeBased(η₀, d)           η₀ / (1 + d·i)                                   erratum 1
+StepBased(η₀, d, r)        η₀ · d^⌊i/r⌋                                     erratum 2
+Exponential(η₀, d)         η₀ · e^(−d·i)                                    same
+MultiStep(η₀, Γ, m₁..m_k)  η₀ · Γ^(number of milestones m_j ≤ i)            erratum 3
+=========================  ===============================================  ==========
+
+Errata (see the errata appendix; each is checked in ``tests/test_schedulers.py``):
+
+1. The printed recursion η_{i+1} = η_i / (1 + d·i) compounds the decay:
+   η_i = η₀ / ∏_{j<i} (1 + d·j), which collapses (d = 0.1: η₂₀ ≈ η₀ / 2.4·10⁵). Keras, to
+   which §8 refers, defines time-based decay as η_i = η₀ / (1 + d·i).
+2. The printed η₀ · d^⌊(1+i)/r⌋ drops after r − 1 steps the first time and after r steps
+   every later time. Dropping every r steps (torch's ``StepLR``) is η₀ · d^⌊i/r⌋.
+3. The printed exponent Σ_j ⌊i/m_j⌋ keeps decaying at every multiple of every milestone
+   (milestones {2, 4} at i = 8: 4 + 2 = 6 decays). A milestone decays the rate once, when it
+   is reached: the exponent is Σ_j [i ≥ m_j], as in torch's ``MultiStepLR``.
+
+``nerva-edu train`` evaluates the scheduler once per epoch (i = epoch − 1), as the Nerva tools do.
+"""
+
+import math
+from dataclasses import dataclass, replace
+
+from nerva_edu.parsing import bind, lookup, parse_call
+
+
+@dataclass(frozen=True)
+class Constant:
+    """η_i = η₀."""
+    eta0: float
+
+    def __call__(self, i):
+        return self.eta0
+
+
+@dataclass(frozen=True)
+class TimeBased:
+    """η_i = η₀ / (1 + d·i) (Keras's time-based decay; corrects §9's compounding recursion)."""
+    eta0: float
+    d: float
+
+    def __call__(self, i):
+        return self.eta0 / (1 + self.d * i)
+
+
+@dataclass(frozen=True)
+class StepBased:
+    """η_i = η₀ · d^⌊i/r⌋: multiply by d every r steps (corrects §9's off-by-one ⌊(1+i)/r⌋)."""
+    eta0: float
+    d: float
+    r: int
+
+    def __call__(self, i):
+        return self.eta0 * self.d ** (i // self.r)
+
+
+@dataclass(frozen=True)
+class Exponential:
+    """η_i = η₀ · e^(−d·i)."""
+    eta0: float
+    d: float
+
+    def __call__(self, i):
+        return self.eta0 * math.exp(-self.d * i)
+
+
+@dataclass(frozen=True)
+class MultiStep:
+    """η_i = η₀ · Γ^(Σ_j [i ≥ m_j]): multiply by Γ at each milestone (corrects §9's Σ_j ⌊i/m_j⌋)."""
+    eta0: float
+    gamma: float
+    milestones: tuple
+
+    def __call__(self, i):
+        return self.eta0 * self.gamma ** sum(i >= m for m in self.milestones)
+
+
+# name -> (class, parameters after η₀ with defaults; None = required)
+SCHEDULERS = {
+    "Constant": (Constant, {}),
+    "TimeBased": (TimeBased, {"d": None}),
+    "StepBased": (StepBased, {"d": None, "r": None}),
+    "Exponential": (Exponential, {"d": None}),
+    "MultiStep": (MultiStep, None),   # MultiStep(η₀, Γ, m₁, ..., m_k)
+}
+
+FORMS = "Constant(eta0), TimeBased(eta0, d), StepBased(eta0, d, r), Exponential(eta0, d), " \
+        "MultiStep(eta0, gamma, m1, ..., mk), or a number eta0 (= Constant(eta0))"
+
+
+def _positive_integer(what, text, value):
+    if value != int(value) or value < 1:
+        raise ValueError(f"{what}: {text!r}: {value:g} must be a positive integer")
+    return int(value)
+
+
+def parse_scheduler(text):
+    """The scheduler named by ``text``, e.g. ``"0.1"``, ``"TimeBased(0.1, d=0.01)"``,
+    ``"MultiStep(0.1, 0.5, 10, 20)"``; ValueError listing the accepted forms otherwise."""
+    what = "learning rate"
+    try:
+        return Constant(float(text))
+    except ValueError:
+        pass
+    call = parse_call(text, what)
+    cls, parameters = lookup(SCHEDULERS, call, what)
+    if not call.args or call.args[0] <= 0:
+        raise ValueError(f"{what}: {text!r}: the first argument is the initial rate eta0 > 0; accepted: {FORMS}")
+    eta0 = call.args[0]
+    if cls is MultiStep:
+        if call.kwargs or len(call.args) < 3:
+            raise ValueError(f"{what}: {text!r}: expected MultiStep(eta0, gamma, m1, ..., mk) with positional "
+                             f"arguments and at least one milestone")
+        milestones = tuple(_positive_integer(what, text, m) for m in call.args[2:])
+        if list(milestones) != sorted(set(milestones)):
+            raise ValueError(f"{what}: {text!r}: milestones must be increasing")
+        return MultiStep(eta0, call.args[1], milestones)
+    arguments = bind(replace(call, args=call.args[1:]), parameters, what)
+    if "r" in arguments:
+        arguments["r"] = _positive_integer(what, text, arguments["r"])
+    return cls(eta0, **arguments)
