@@ -28,7 +28,7 @@ book: install
 
 test: install
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope tests \
-	    --nbval --nbval-current-env --sanitize-with tests/nbval_sanitize.cfg \
+	    --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	    $$($(BIN)/python tests/toc.py)
 
 notebooks: install

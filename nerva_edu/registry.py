@@ -63,3 +63,32 @@ def run_check(check):
     except AssertionError as error:
         return False, str(error) or "assertion failed"
     return True, ""
+
+
+def validate(prefix=""):
+    """Run the checks of every equation whose id starts with ``prefix``.
+
+    Returns one dict per equation: id, spec_ref, sympy and torch (True, False or None for
+    "no such check"), and the reasons of any failure.
+    """
+    results = []
+    for equation in all_equations():
+        if not equation.id.startswith(prefix):
+            continue
+        sympy_ok, sympy_reason = run_check(equation.sympy)
+        torch_ok, torch_reason = run_check(equation.torch)
+        results.append({"id": equation.id, "spec_ref": equation.spec_ref, "sympy": sympy_ok, "torch": torch_ok,
+                        "failures": [f"{kind}: {reason}" for kind, reason in
+                                     (("sympy", sympy_reason), ("torch", torch_reason)) if reason]})
+    return results
+
+
+def format_table(results):
+    """The results of ``validate`` as a fixed-width text table."""
+    mark = {True: "ok", False: "FAIL", None: "-"}
+    width = max([len("equation")] + [len(r["id"]) for r in results])
+    lines = [f"{'equation':<{width}}  {'spec':<24}  sympy  torch"]
+    lines += [f"{r['id']:<{width}}  {r['spec_ref']:<24}  {mark[r['sympy']]:<5}  {mark[r['torch']]}" for r in results]
+    failed = sum(1 for r in results if r["failures"])
+    lines.append(f"{len(results)} equations, {failed} with a failed check")
+    return "\n".join(lines)

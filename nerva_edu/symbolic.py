@@ -34,3 +34,15 @@ def assert_equal(A, B, what):
     difference = (A - B).applyfunc(sp.simplify) if isinstance(A, sp.MatrixBase) else sp.simplify(A - B)
     if not is_zero(difference):
         raise AssertionError(f"{what}: difference does not vanish:\n{difference}")
+
+
+def gradient(f, X):
+    """∇_X f (spec Definition 1, eq. 1): the matrix of ∂f/∂x_ij, shaped like X."""
+    return sp.Matrix(X.rows, X.cols, lambda i, j: sp.diff(f, X[i, j]))
+
+
+def jacobian(f, x):
+    """∂f/∂x (spec Definition 3, eq. 4): the m×n matrix of ∂f_i/∂x_j for a vector f with m
+    entries and a vector x with n entries, whether they are rows or columns (footnote 1)."""
+    f_entries, x_entries = list(f), list(x)
+    return sp.Matrix(len(f_entries), len(x_entries), lambda i, j: sp.diff(f_entries[i], x_entries[j]))

@@ -1,0 +1,40 @@
+"""Small helpers for the book's notebooks: show library source, run validations.
+
+The chapters never copy library code into a cell; they show it from its source with
+``show``, so the book and the library cannot drift apart.
+"""
+
+import inspect
+from pathlib import Path
+
+from nerva_edu.cpp import CPP_DIR
+from nerva_edu.registry import format_table, validate
+
+
+def _code(text, language):
+    from IPython.display import Code, display
+    display(Code(text, language=language))
+
+
+def show(*objects):
+    """Display the source code of library functions or classes, highlighted."""
+    _code("\n\n".join(inspect.getsource(obj).rstrip() for obj in objects), "python")
+
+
+def show_cpp(header, start, end=None):
+    """Display the lines of ``cpp/<header>`` from the first line containing ``start`` up to
+    and including the first later line containing ``end`` (default: the next blank line)."""
+    lines = (CPP_DIR / header).read_text().splitlines()
+    first = next(i for i, line in enumerate(lines) if start in line)
+    last = next(i for i in range(first + 1, len(lines))
+                if (end in lines[i] if end is not None else not lines[i].strip()))
+    _code("\n".join(lines[first:last + (1 if end is not None else 0)]), "c++")
+
+
+def check_equations(prefix):
+    """Run the registered validations whose id starts with ``prefix``, print the table, and
+    raise AssertionError listing the failures if any check fails."""
+    results = validate(prefix)
+    print(format_table(results))
+    failures = [f"{r['id']}: {f}" for r in results for f in r["failures"]]
+    assert results and not failures, "\n".join(failures) or f"no equations start with {prefix!r}"
