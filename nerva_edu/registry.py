@@ -35,6 +35,7 @@ EQUATIONS = {}
 # Modules whose import registers their validations; extended as chapters are added.
 VALIDATION_MODULES = [
     "nerva_edu.validation.matrix_ops",
+    "nerva_edu.validation.optimizers",
 ]
 
 
