@@ -38,3 +38,32 @@ def check_equations(prefix):
     print(format_table(results))
     failures = [f"{r['id']}: {f}" for r in results for f in r["failures"]]
     assert results and not failures, "\n".join(failures) or f"no equations start with {prefix!r}"
+
+
+def chapter_title(chapter):
+    """The first heading of a chapter notebook such as "book/03-matrix-operations"."""
+    import json
+    path = Path(__file__).resolve().parent.parent / f"{chapter}.ipynb"
+    for cell in json.loads(path.read_text())["cells"]:
+        source = "".join(cell["source"]) if cell["cell_type"] == "markdown" else ""
+        if source.startswith("# "):
+            return source.splitlines()[0][2:].strip()
+    raise ValueError(f"chapter_title: {path} has no '# ' heading")
+
+
+def equation_index():
+    """The equation index: every registered equation with its spec reference, the chapter that
+    derives it, the code that implements it and the outcome of its two checks, as a Markdown
+    table (the checks are run here)."""
+    from IPython.display import Markdown
+    from nerva_edu.registry import all_equations
+    status = {r["id"]: r for r in validate()}
+    mark = {True: "✔ proved", False: "✘ FAILS", None: "—"}
+    lines = ["| equation | spec | derived in | implemented by | SymPy | torch |", "|---|---|---|---|---|---|"]
+    for equation in all_equations():
+        result = status[equation.id]
+        lines.append(f"| `{equation.id}` | {equation.spec_ref} | {chapter_title(equation.chapter)} | "
+                     f"`{equation.code_name}` | {mark[result['sympy']]} | "
+                     f"{mark[result['torch']].replace('proved', 'agrees')} |")
+    failed = [r["id"] for r in status.values() if r["failures"]]
+    return Markdown("\n".join(lines)), len(status), failed
