@@ -1,0 +1,239 @@
+"""A multilayer perceptron built from a Nerva-style specification, and its training loop.
+
+The specification is the one of the Nerva tools::
+
+    --layers "ReLU;ReLU;Linear" --layer-sizes "64;64;32;10"
+    --optimizers "Momentum(0.9)"  --initializers "He"
+
+Each item of ``layers`` is a linear layer followed by an activation (``Linear`` has none);
+``layer-sizes`` lists D of the first linear layer, then K of every linear layer. The
+exception is ``BatchNormalization``, which keeps the size of its input and takes no entry
+of ``layer-sizes``. ``optimizers`` gives one update rule per layer and ``initializers``
+one weight initializer per linear layer; a single item applies to all of them.
+
+Training (:func:`train`) is mini-batch gradient descent in the spec's order: for every
+batch, Y = feedforward(X), DY = ∇_Y L(Y, T) / N (the loss is averaged over the N examples of
+the batch, as in the Nerva tools and in torch's default), backpropagate(Y, DY), then one
+optimizer update per layer with the scheduler's learning rate η_i (i = epoch − 1).
+"""
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from nerva_edu import activations
+from nerva_edu.init import constant_bias, weight_initializer
+from nerva_edu.layers import Activation, BatchNormalization, Linear, LogSoftmax, Softmax, SReLULayer
+from nerva_edu.losses import LOSSES
+from nerva_edu.optimizers import LayerOptimizer, parse_optimizer
+from nerva_edu.parsing import bind, lookup, parse_call, parse_sizes, split_list
+
+# layer name -> (how to build it from W, b and the arguments, its parameters with defaults)
+LINEAR_LAYERS = {
+    "Linear": (lambda W, b: Linear(W, b), {}),
+    "ReLU": (lambda W, b: Activation(W, b, activations.ReLU()), {}),
+    "Sigmoid": (lambda W, b: Activation(W, b, activations.Sigmoid()), {}),
+    "Tanh": (lambda W, b: Activation(W, b, activations.Tanh()), {}),
+    "LeakyReLU": (lambda W, b, alpha: Activation(W, b, activations.LeakyReLU(alpha)), {"alpha": None}),
+    "AllReLU": (lambda W, b, alpha: Activation(W, b, activations.AllReLU(alpha)), {"alpha": None}),
+    "SReLU": (lambda W, b, **p: SReLULayer(W, b, **p), {"al": 0.0, "tl": 0.0, "ar": 0.0, "tr": 1.0}),
+    "Softmax": (lambda W, b: Softmax(W, b), {}),
+    "LogSoftmax": (lambda W, b: LogSoftmax(W, b), {}),
+}
+LAYER_NAMES = list(LINEAR_LAYERS) + ["BatchNormalization"]
+
+
+def _one_per(items, count, what, per):
+    """``items`` repeated if there is one, else exactly ``count`` of them."""
+    if len(items) == 1:
+        return items * count
+    if len(items) != count:
+        raise ValueError(f"{what}: got {len(items)} items, expected 1 or {count} (one per {per})")
+    return items
+
+
+class MLP:
+    """A list of layers with one optimizer each (see the module docstring for building one)."""
+
+    def __init__(self, layers, optimizers):
+        if len(layers) != len(optimizers):
+            raise ValueError(f"MLP: {len(layers)} layers but {len(optimizers)} optimizers")
+        self.layers = layers
+        self.optimizers = [LayerOptimizer(layer, rule) for layer, rule in zip(layers, optimizers)]
+
+    def feedforward(self, X):
+        for layer in self.layers:
+            X = layer.feedforward(X)
+        return X
+
+    def backpropagate(self, Y, DY):
+        """Backpropagate DY through every layer (last to first), setting all gradients."""
+        for layer in reversed(self.layers):
+            DY = layer.backpropagate(Y, DY)
+            Y = layer.X
+        return DY
+
+    def optimize(self, eta):
+        for optimizer in self.optimizers:
+            optimizer.update(eta)
+
+    @property
+    def training(self):
+        return all(layer.training for layer in self.layers)
+
+    @training.setter
+    def training(self, value):
+        """False selects evaluation mode: batch statistics and dropout masks are not used."""
+        for layer in self.layers:
+            layer.training = value
+
+    def predict(self, X, batch_size=1000):
+        """The outputs for X in evaluation mode, computed batch by batch."""
+        mode, self.training = self.training, False
+        try:
+            return np.concatenate([self.feedforward(X[i:i + batch_size]) for i in range(0, len(X), batch_size)])
+        finally:
+            self.training = mode
+
+    def accuracy(self, X, T):
+        """The fraction of rows whose largest output is at the target class."""
+        return float(np.mean(self.predict(X).argmax(axis=1) == T.argmax(axis=1)))
+
+    # --- weights in Nerva's .npz layout ---------------------------------------------------
+
+    def parameters(self):
+        """{key: (layer, name)} with keys W1, b1, W2, b2, ... for the linear layers (Nerva's
+        layout), al1, tl1, ... for SReLU parameters and beta1, gamma1, ... for batch norms."""
+        keys, linear, normalization = {}, 0, 0
+        for layer in self.layers:
+            if isinstance(layer, BatchNormalization):
+                normalization += 1
+                index = normalization
+            else:
+                linear += 1
+                index = linear
+            for name in layer.parameter_names:
+                keys[f"{name}{index}"] = (layer, name)
+        return keys
+
+    def save_weights(self, path):
+        """Write every parameter to ``path`` (.npz)."""
+        np.savez(path, **{key: np.asarray(getattr(layer, name)) for key, (layer, name) in self.parameters().items()})
+
+    def load_weights(self, path):
+        """Read every parameter from ``path`` (.npz, keys as :meth:`parameters`); ValueError
+        naming the file and the key when one is missing or has the wrong shape."""
+        try:
+            data = np.load(path)
+        except (OSError, ValueError) as error:
+            raise ValueError(f"{path}: cannot read weights ({error})") from None
+        with data:
+            for key, (layer, name) in self.parameters().items():
+                if key not in data:
+                    raise ValueError(f"{path}: no array {key!r} (the file holds {', '.join(data.files)})")
+                current, value = getattr(layer, name), data[key]
+                expected = np.shape(current)
+                if value.shape != expected:
+                    raise ValueError(f"{path}: {key} has shape {value.shape}, the network needs {expected}")
+                if isinstance(current, np.ndarray):
+                    current[...] = value          # in place: optimizers hold no stale copy
+                else:
+                    setattr(layer, name, float(value))
+
+
+def build_mlp(layers, sizes, optimizers="GradientDescent", initializers="He", rng=None, dtype=np.float64):
+    """An :class:`MLP` from the textual specification (strings as on the command line, or lists).
+
+    ``rng`` is the ``numpy.random.Generator`` of the weight initializers (default seed 0).
+    """
+    layers = split_list(layers, "--layers") if isinstance(layers, str) else list(layers)
+    sizes = parse_sizes(sizes) if isinstance(sizes, str) else list(sizes)
+    optimizers = split_list(optimizers, "--optimizers") if isinstance(optimizers, str) else list(optimizers)
+    initializers = split_list(initializers, "--initializers") if isinstance(initializers, str) else list(initializers)
+    rng = np.random.default_rng(0) if rng is None else rng
+
+    calls = [parse_call(text, "--layers") for text in layers]
+    linear_count = sum(call.name != "BatchNormalization" for call in calls)
+    if len(sizes) != linear_count + 1:
+        raise ValueError(f"--layer-sizes: got {len(sizes)} sizes for {linear_count} linear layers; expected "
+                         f"{linear_count + 1} (the input size, then the output size of each linear layer)")
+    rules = [parse_optimizer(text) for text in _one_per(optimizers, len(calls), "--optimizers", "layer")]
+    inits = [weight_initializer(text)
+             for text in _one_per(initializers, linear_count, "--initializers", "linear layer")]
+
+    built, D, linear_index = [], sizes[0], 0
+    for call in calls:
+        if call.name == "BatchNormalization":
+            bind(call, {}, "--layers")
+            built.append(BatchNormalization(constant_bias(D, 0.0, dtype), constant_bias(D, 1.0, dtype)))
+            continue
+        make, parameters = lookup(dict(LINEAR_LAYERS, BatchNormalization=None), call, "--layers")
+        K = sizes[linear_index + 1]
+        W, b = inits[linear_index](rng, K, D, dtype), constant_bias(K, 0.0, dtype)
+        built.append(make(W, b, **bind(call, parameters, "--layers")))
+        D, linear_index = K, linear_index + 1
+    return MLP(built, rules)
+
+
+def parse_loss(name):
+    """A loss of ``nerva_edu.losses`` by name; ValueError listing the accepted names."""
+    if name not in LOSSES:
+        raise ValueError(f"--loss: unknown name {name!r}; accepted: {', '.join(LOSSES)}")
+    return LOSSES[name]
+
+
+@dataclass
+class EpochResult:
+    epoch: int
+    loss: float              # mean loss per example over the epoch's batches
+    train_accuracy: float
+    test_accuracy: float
+    seconds: float           # training time of the epoch (without the evaluation)
+
+
+def train_step(mlp, X, T, loss, eta):
+    """One step on one batch; returns the mean loss per example of the batch (before the update)."""
+    N = X.shape[0]
+    Y = mlp.feedforward(X)
+    DY = loss.gradient(Y, T) / N
+    mlp.backpropagate(Y, DY)
+    mlp.optimize(eta)
+    return float(loss(Y, T)) / N
+
+
+def batches(N, batch_size, rng):
+    """The index arrays of one epoch: a seeded shuffle cut into N // batch_size batches
+    (the remainder is left out, as in the Nerva tools; it differs every epoch)."""
+    if not 1 <= batch_size <= N:
+        raise ValueError(f"--batch-size: {batch_size} must lie in 1..{N} (the number of training examples)")
+    order = rng.permutation(N)
+    return [order[i * batch_size:(i + 1) * batch_size] for i in range(N // batch_size)]
+
+
+def train(mlp, data, loss, scheduler, epochs, batch_size, rng, progress=None, on_epoch=None):
+    """Train ``mlp`` on ``data`` (a ``nerva_edu.datasets.Dataset``) and return the list of
+    :class:`EpochResult`. ``rng`` shuffles the batches; ``progress`` shows a tqdm bar
+    (None: only on a terminal); ``on_epoch(result)`` is called after every epoch."""
+    from tqdm.auto import tqdm
+
+    history = []
+    steps = epochs * (len(data.Xtrain) // batch_size)
+    with tqdm(total=steps, disable=None if progress is None else not progress, unit="batch",
+              leave=False) as bar:
+        for epoch in range(1, epochs + 1):
+            eta = scheduler(epoch - 1)
+            mlp.training = True
+            start, total = time.perf_counter(), 0.0
+            epoch_batches = batches(len(data.Xtrain), batch_size, rng)
+            for index in epoch_batches:
+                total += train_step(mlp, data.Xtrain[index], data.Ttrain[index], loss, eta)
+                bar.update()
+            seconds = time.perf_counter() - start
+            result = EpochResult(epoch, total / len(epoch_batches), mlp.accuracy(data.Xtrain, data.Ttrain),
+                                 mlp.accuracy(data.Xtest, data.Ttest), seconds)
+            bar.set_postfix(loss=f"{result.loss:.4f}", test=f"{result.test_accuracy:.3f}")
+            history.append(result)
+            if on_epoch:
+                on_epoch(result)
+    return history
