@@ -6,7 +6,7 @@ import sys
 
 from nerva_edu import __version__
 
-COMMANDS = ["check"]
+COMMANDS = ["check", "train"]
 
 
 def build_parser():

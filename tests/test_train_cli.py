@@ -1,0 +1,70 @@
+"""``nerva-edu train``: the default run, options, --json/--save/--load, and rejected values."""
+
+import json
+
+import numpy as np
+import pytest
+
+from nerva_edu.cli import main
+from test_datasets import write_mnist
+
+
+def test_default_run_reaches_95_percent_on_digits(tmp_path, capsys):
+    path = tmp_path / "epochs.json"
+    assert main(["train", "--json", str(path)]) == 0
+    epochs = json.loads(path.read_text())
+    assert len(epochs) == 20
+    assert set(epochs[0]) == {"epoch", "loss", "train_accuracy", "test_accuracy", "seconds"}
+    assert [e["epoch"] for e in epochs] == list(range(1, 21))
+    assert epochs[-1]["test_accuracy"] >= 0.95
+    out = capsys.readouterr().out
+    assert "digits: 1438 training and 359 test examples" in out and "epoch  20" in out
+
+
+def test_options_save_and_load(tmp_path, capsys):
+    weights, log = tmp_path / "w.npz", tmp_path / "log.json"
+    arguments = ["train", "--layers", "ReLU;BatchNormalization;Tanh;Linear", "--layer-sizes", "64;40;20;10",
+                 "--optimizers", "Nesterov(0.8)", "--initializers", "Xavier;NormalizedXavier;HeUniform",
+                 "--learning-rate", "StepBased(0.05, 0.5, 1)", "--epochs", "2", "--batch-size", "50",
+                 "--seed", "3", "--dtype", "float64", "--normalize", "standard"]
+    assert main(arguments + ["--save", str(weights), "--json", str(log)]) == 0
+    with np.load(weights) as data:
+        assert data["W1"].shape == (40, 64) and data["W3"].shape == (10, 20) and "gamma1" in data.files
+        assert data["W1"].dtype == np.float64
+    first = json.loads(log.read_text())
+    assert main(arguments[:-6] + ["--epochs", "1", "--load", str(weights), "--json", str(log)]) == 0
+    resumed = json.loads(log.read_text())
+    assert resumed[0]["loss"] < first[0]["loss"]          # it started from the trained weights
+
+
+def test_mnist_from_a_path(tmp_path, capsys):
+    write_mnist(tmp_path, compress=True, n_train=20, n_test=5)
+    assert main(["train", "--dataset", f"mnist:{tmp_path}", "--epochs", "1", "--batch-size", "10"]) == 0
+    assert "mnist: 20 training and 5 test examples, 784 features" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--epochs", "0"], "argument --epochs: '0' is not a positive integer"),
+    (["--batch-size", "x"], "argument --batch-size: 'x' is not a positive integer"),
+    (["--learning-rate", "Cosine(0.1)"], "accepted: Constant, TimeBased, StepBased, Exponential, MultiStep"),
+    (["--loss", "hinge"], "invalid choice: 'hinge' (choose from 'squared_error'"),
+    (["--dtype", "float16"], "(choose from 'float32', 'float64')"),
+    (["--normalize", "minmax"], "(choose from 'unit', 'standard', 'none')"),
+    (["--backend", "gpu"], "(choose from 'dense')"),
+    (["--dataset", "imagenet"], "accepted: digits, mnist:PATH, cifar10:PATH"),
+    (["--dataset", "cifar10:/nowhere/cifar.tar.gz"], "/nowhere/cifar.tar.gz does not exist"),
+    (["--layers", "ReLU;Softplus;Linear"], "accepted: Linear, ReLU, Sigmoid, Tanh, LeakyReLU"),
+    (["--layer-sizes", "64;32;10"], "got 3 sizes for 3 linear layers; expected 4"),
+    (["--layer-sizes", "32;32;32;10"], "the network takes 32 inputs, but digits has 64 features"),
+    (["--optimizers", "Adam"], "accepted: GradientDescent, Momentum, Nesterov"),
+    (["--initializers", "Glorot"], "accepted: Uniform, Xavier, NormalizedXavier, He"),
+    (["--batch-size", "5000"], "--batch-size: 5000 exceeds the 1438 training examples"),
+    (["--load", "/nowhere/w.npz"], "/nowhere/w.npz: cannot read weights"),
+])
+def test_bad_values_are_rejected_with_what_is_accepted(arguments, message, capsys):
+    try:
+        status = main(["train", "--epochs", "1"] + arguments)      # a repeated option: the last one counts
+    except SystemExit as exit:
+        status = exit.code
+    assert status == 2
+    assert message in capsys.readouterr().err
