@@ -32,11 +32,24 @@ class _SymPy:
     exp = staticmethod(sp.exp)
 
 
+class _Torch:
+    """torch's element-wise operations, with plain numbers turned into tensors of X's dtype
+    (``torch.where(c, 0.1, 1)`` alone would compute in the default float32)."""
+
+    def __init__(self, torch, dtype):
+        self.torch, self.dtype = torch, dtype
+        self.maximum, self.tanh, self.exp = torch.maximum, torch.tanh, torch.exp
+
+    def where(self, condition, a, b):
+        tensor = lambda v: self.torch.as_tensor(v, dtype=self.dtype)  # noqa: E731
+        return self.torch.where(condition, tensor(a), tensor(b))
+
+
 def _elementwise(name, formula):
     """An Elementwise running ``formula(xp, x)`` with xp = numpy, torch or _SymPy."""
     def on_torch(X):
         import torch
-        return torch.as_tensor(formula(torch, X), dtype=X.dtype)
+        return torch.as_tensor(formula(_Torch(torch, X.dtype), X), dtype=X.dtype)
 
     return Elementwise(name,
                        numpy=lambda X: np.asarray(formula(np, X), dtype=X.dtype),

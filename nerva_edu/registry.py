@@ -36,6 +36,11 @@ EQUATIONS = {}
 VALIDATION_MODULES = [
     "nerva_edu.validation.matrix_ops",
     "nerva_edu.validation.optimizers",
+    "nerva_edu.validation.lemmas",
+    "nerva_edu.validation.layers",
+    "nerva_edu.validation.activations",
+    "nerva_edu.validation.softmax",
+    "nerva_edu.validation.losses",
 ]
 
 

@@ -66,8 +66,12 @@ class BatchNormalization(Layer):
         else:
             self.R = X - row_repeat(self.running_mean, N)
             self.Sigma = self.running_variance
-        self.Z = hadamard(row_repeat(inv_sqrt(self.Sigma, self.epsilon), N), self.R)
+        self.Z = hadamard(row_repeat(self._inv_sqrt_Sigma(), N), self.R)
         return hadamard(row_repeat(self.gamma, N), self.Z) + row_repeat(self.beta, N)
+
+    def _inv_sqrt_Sigma(self):
+        """(Σ + ε)^(−1/2), element-wise."""
+        return inv_sqrt(self.Sigma + self.epsilon * ones(1, shape(self.Sigma)[1], like=self.Sigma))
 
     def _update_running_statistics(self, mean, Sigma, N):
         m = self.momentum
@@ -81,7 +85,7 @@ class BatchNormalization(Layer):
         DZ = hadamard(row_repeat(self.gamma, N), DY)
         self.Dbeta = columns_sum(DY)
         self.Dgamma = columns_sum(hadamard(Z, DY))
-        scale = row_repeat(inv_sqrt(self.Sigma, self.epsilon), N)
+        scale = row_repeat(self._inv_sqrt_Sigma(), N)
         if not self.batch_statistics:
             return hadamard(scale, DZ)
         return hadamard((1 / N) * scale,

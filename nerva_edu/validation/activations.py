@@ -1,0 +1,156 @@
+"""Validation of the activation functions and their derivatives (spec §5, table of activations).
+
+SymPy: each derivative, with the conditions as printed, equals ``sp.diff`` of the function.
+The functions are piecewise, so the proof runs once per piece: the thresholds are written
+relative to x (for instance t_l = x + p with a positive symbol p puts x strictly inside the
+left piece), which makes every condition decidable while x, the slopes and the offsets
+stay symbolic. The kinks themselves, where no derivative exists, are excluded. For SReLU
+this covers the three pieces and the two orders of overlapping thresholds (t_l ≥ t_r), and
+the derivatives in a_l, t_l, a_r, t_r used by the SReLU layer.
+Torch: on random float64 inputs, ``act.gradient`` equals autograd's derivative of ``act``.
+"""
+
+import numpy as np
+import sympy as sp
+
+from nerva_edu.activations import AllReLU, LeakyReLU, ReLU, Sigmoid, SReLU, Tanh
+from nerva_edu.registry import register
+from nerva_edu.symbolic import assert_equal
+from nerva_edu.validation import as_torch, assert_close
+
+CHAPTER = "book/05-activation-functions"
+
+x = sp.Symbol("x", real=True)
+p, q = sp.symbols("p q", positive=True)
+al, ar = sp.symbols("a_l a_r", real=True)
+tl, tr = sp.symbols("t_l t_r", real=True)
+
+
+def _scalar(act, method, value):
+    """The entry of act.<method> applied to the 1×1 matrix [value]."""
+    return getattr(act, method)(sp.Matrix([[value]]))[0, 0]
+
+
+def _derivative_pieces(make, pieces):
+    """SymPy check: act'(x) = d/dx act(x) on every piece, given as substitutions."""
+    def check():
+        act = make()
+        f, derivative = _scalar(act, "__call__", x), _scalar(act, "gradient", x)
+        for where, substitution in pieces.items():
+            assert_equal(derivative.subs(substitution), sp.diff(f, x).subs(substitution), f"{act}' for {where}")
+    return check
+
+
+def _autograd(make, **inputs):
+    """Torch check: act.gradient(X) equals the autograd derivative of sum(act(X))."""
+    def check():
+        act = make()
+        X = as_torch(np.random.default_rng(5).standard_normal((4, 5)) * inputs.get("scale", 2.0))
+        X.requires_grad_(True)
+        act(X).sum().backward()
+        assert_close(act.gradient(X), X.grad, f"{act}' vs autograd")
+    return check
+
+
+NEGATIVE, POSITIVE = {x: -p}, {x: p}
+SIGNS = {"x < 0": NEGATIVE, "x > 0": POSITIVE}
+alpha = sp.Symbol("alpha", real=True)
+
+
+def _leaky_relu_printed_condition():
+    """Leaky ReLU' as printed ("α if x < αx"): the derivative of max(αx, x), for α = 1/10
+    (where the condition means x < 0), for α = 3 (where it means x > 0) and α = −2."""
+    for a in (sp.Rational(1, 10), sp.Integer(3), sp.Integer(-2)):
+        _derivative_pieces(lambda: LeakyReLU(a), SIGNS)()
+
+
+def _all_relu_derivative():
+    _derivative_pieces(lambda: AllReLU(alpha), SIGNS)()
+
+
+# SReLU: thresholds relative to x, so that x lies strictly inside one piece.
+SRELU_PIECES = {
+    "x < t_l < t_r": {tl: x + p, tr: x + p + q},
+    "t_l < x < t_r": {tl: x - p, tr: x + q},
+    "t_l < t_r < x": {tl: x - p - q, tr: x - p},
+    "t_r < x < t_l (overlap: first piece)": {tl: x + p, tr: x - q},
+    "t_r < t_l < x (overlap: last piece)": {tl: x - p, tr: x - p - q},
+}
+
+
+def _srelu_derivative():
+    _derivative_pieces(lambda: SReLU(al, tl, ar, tr), SRELU_PIECES)()
+
+
+def _srelu_parameter_derivatives():
+    """A^l, T^l, A^r, T^r are the derivatives of srelu in a_l, t_l, a_r, t_r on every piece."""
+    act = SReLU(al, tl, ar, tr)
+    f = _scalar(act, "__call__", x)
+    for method, parameter in (("Al", al), ("Tl", tl), ("Ar", ar), ("Tr", tr)):
+        expected = sp.diff(f, parameter)
+        for where, substitution in SRELU_PIECES.items():
+            assert_equal(_scalar(act, method, x).subs(substitution), expected.subs(substitution),
+                         f"{method} = ∂srelu/∂{parameter} for {where}")
+
+
+def _srelu_parameter_autograd(al_, tl_, ar_, tr_):
+    """Torch: the sums of C ⊙ A^l, ... equal autograd's gradients in the four parameters."""
+    def check():
+        import torch
+        rng = np.random.default_rng(6)
+        X, C = as_torch(2 * rng.standard_normal((6, 5))), as_torch(rng.standard_normal((6, 5)))
+        parameters = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (al_, tl_, ar_, tr_)]
+        act = SReLU(*parameters)
+        (act(X) * C).sum().backward()
+        for method, parameter in zip(("Al", "Tl", "Ar", "Tr"), parameters):
+            assert_close((getattr(act, method)(X) * C).sum(), parameter.grad, f"SReLU {method} vs autograd")
+    return check
+
+
+def _srelu_torch():
+    _autograd(lambda: SReLU(0.1, -0.5, 0.2, 0.7))()
+    _autograd(lambda: SReLU(0.1, 0.5, 0.2, -0.3))()          # overlapping thresholds
+
+
+def _srelu_parameter_torch():
+    _srelu_parameter_autograd(0.1, -0.5, 0.2, 0.7)()
+    _srelu_parameter_autograd(0.1, 0.5, 0.2, -0.3)()          # overlapping thresholds
+
+
+def _sigmoid_function():
+    """σ as computed, (1 + tanh(x/2))/2, equals the spec's 1/(1 + e^(−x))."""
+    assert_equal(_scalar(Sigmoid(), "__call__", x).rewrite(sp.exp), 1 / (1 + sp.exp(-x)), "σ(x)")
+
+
+def _tanh_function():
+    assert_equal(_scalar(Tanh(), "__call__", x).rewrite(sp.exp), (sp.exp(x) - sp.exp(-x)) / (sp.exp(x) + sp.exp(-x)),
+                 "tanh(x)")
+
+
+def _function_torch(act, reference):
+    def check():
+        import torch
+        X = as_torch(np.array([[-1e4, -30.0, -1.0, 0.0, 1.0, 30.0, 1e4]]))
+        assert_close(act(X), reference(torch, X), f"{act} vs torch, including ±1e4")
+        assert_close(act(X.numpy()), reference(torch, X), f"{act} (NumPy) vs torch, including ±1e4")
+    return check
+
+
+def _smooth(make):
+    return _derivative_pieces(make, {"every x": {}})
+
+
+register("relu.derivative", "§5 ReLU", CHAPTER, ReLU, sympy=_derivative_pieces(ReLU, SIGNS), torch=_autograd(ReLU))
+register("leaky_relu.derivative", "§5 Leaky ReLU", CHAPTER, LeakyReLU, sympy=_leaky_relu_printed_condition,
+         torch=_autograd(lambda: LeakyReLU(0.1)))
+register("all_relu.derivative", "§5 All-ReLU", CHAPTER, AllReLU, sympy=_all_relu_derivative,
+         torch=_autograd(lambda: AllReLU(-0.3)))
+register("srelu.derivative", "§5 SReLU", CHAPTER, SReLU, sympy=_srelu_derivative, torch=_srelu_torch)
+register("srelu.parameter_derivatives", "§4 srelu layer", CHAPTER, SReLU, sympy=_srelu_parameter_derivatives,
+         torch=_srelu_parameter_torch)
+register("tanh.function", "§5 tanh", CHAPTER, Tanh, sympy=_tanh_function,
+         torch=_function_torch(Tanh(), lambda torch, X: torch.tanh(X)))
+register("tanh.derivative", "§5 tanh", CHAPTER, Tanh, sympy=_smooth(Tanh), torch=_autograd(Tanh))
+register("sigmoid.function", "§5 sigmoid", CHAPTER, Sigmoid, sympy=_sigmoid_function,
+         torch=_function_torch(Sigmoid(), lambda torch, X: torch.sigmoid(X)))
+register("sigmoid.derivative", "§5 sigmoid", CHAPTER, Sigmoid, sympy=_smooth(Sigmoid), torch=_autograd(Sigmoid))

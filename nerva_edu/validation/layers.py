@@ -1,0 +1,351 @@
+"""Validation of the layers (spec §4 and the derivations of §4.1), on the layers' own code.
+
+For every layer and every gradient it returns, the same procedure runs twice:
+
+- SymPy: build the layer from matrices of symbols (small N, D, K; several shapes), run
+  ``feedforward``, take the scalar loss L = elements_sum(Y ⊙ C) with a symbolic C (so
+  that DY = C), run ``backpropagate(Y, C)``, and prove that DX and every D<parameter> equal
+  ``sp.diff`` of L with respect to each entry (``simplify`` of the difference is zero).
+- Torch: the same with float64 tensors and a random C; the gradients are compared with
+  autograd's (relative tolerance 1e-10).
+
+Two devices keep the symbolic proofs short and exact:
+
+- the stable softmax functions subtract the row maximum m = max(z); L does not depend on m
+  (this is proved: ∂L/∂m simplifies to 0), so m is replaced by a free symbol before
+  differentiating;
+- SReLU is piecewise, and its pieces are decided by comparisons of symbolic entries of Z
+  with t_l and t_r. There the gradients are first derived symbolically and then evaluated
+  at exact rational points (X, W, b, t_l, t_r) whose entries of Z fall strictly inside every
+  piece (away from the kinks), keeping a_l, a_r and C symbolic.
+
+Besides the gradients, the printed forms of the spec that the code computes differently
+(for speed) are proved equal to the code: the softmax layer's DZ with diag(DY·Yᵀ), batch
+normalization's R, Σ and DX of (25) with their N×N matrices.
+"""
+
+import numpy as np
+import sympy as sp
+
+from nerva_edu import matrix as M
+from nerva_edu.activations import AllReLU, LeakyReLU, ReLU, Sigmoid, SReLU, Tanh, _Activation
+from nerva_edu.backends import Elementwise
+from nerva_edu.layers import (Activation, ActivationDropout, BatchNormalization, Linear, LinearDropout, LogSoftmax,
+                              Softmax, SReLULayer)
+from nerva_edu.registry import register
+from nerva_edu.symbolic import assert_equal, gradient, symbolic_matrix
+from nerva_edu.validation import as_torch, assert_close
+
+CHAPTER = "book/04-layer-equations"
+SHAPES = [(2, 2, 2), (3, 2, 1), (1, 3, 2)]           # (N, D, K)
+
+
+class SymPyValues:
+    """Values for the symbolic run: matrices of symbols and scalar symbols."""
+    kind = "sympy"
+
+    def matrix(self, name, m, n):
+        return symbolic_matrix(name, m, n)
+
+    def scalar(self, name, value):
+        return sp.Symbol(name, real=True)
+
+
+class TorchValues:
+    """Values for the torch run: random float64 tensors that record gradients."""
+    kind = "torch"
+
+    def __init__(self, seed=0):
+        self.rng = np.random.default_rng(seed)
+
+    def matrix(self, name, m, n):
+        return as_torch(self.rng.standard_normal((m, n))).requires_grad_(True)
+
+    def scalar(self, name, value):
+        import torch
+        return torch.tensor(float(value), dtype=torch.float64, requires_grad=True)
+
+
+def _gradients(layer, X, DX):
+    """(name, value, gradient) for X and every parameter, after backpropagate."""
+    return [("X", X, DX)] + [(name, getattr(layer, name), getattr(layer, "D" + name))
+                                   for name in layer.parameter_names]
+
+
+def _free_maxima(expression, outputs):
+    """Replace every Max(...) in the loss and the outputs by a free symbol, after proving that
+    the loss does not depend on it."""
+    maxima = sorted(sp.sympify(expression).atoms(sp.Max), key=sp.default_sort_key)
+    free = {maximum: sp.Symbol(f"m_{i}", real=True) for i, maximum in enumerate(maxima)}
+    expression = expression.subs(free)
+    for m in free.values():
+        assert_equal(sp.diff(expression, m), 0, f"∂L/∂{m} (the shift of the stable softmax)")
+    return expression, [output.subs(free) for output in outputs]
+
+
+def sympy_gradients(build, shapes, at=None):
+    """SymPy check of every gradient of the layer made by build(values, N, D, K).
+
+    ``at(layer, X)``, if given, returns exact values for some symbols, substituted after
+    differentiating (for piecewise layers)."""
+    def check():
+        for N, D, K in shapes:
+            layer, X, options = build(SymPyValues(), N, D, K)
+            Y = layer.feedforward(X, **options)
+            C = symbolic_matrix("c", *Y.shape)
+            loss = M.elements_sum(M.hadamard(Y, C))
+            named = _gradients(layer, X, layer.backpropagate(Y, C))
+            loss, outputs = _free_maxima(loss, [D_ for _, _, D_ in named])
+            point = at(layer, X) if at else {}
+            for (name, value, _), D_ in zip(named, outputs):
+                expected = gradient(loss, value) if isinstance(value, sp.MatrixBase) else sp.diff(loss, value)
+                assert_equal(D_.subs(point), expected.subs(point), f"{type(layer).__name__} D{name} (N, D, K = {N, D, K})")
+    return check
+
+
+def torch_gradients(build, shapes, seeds=(0, 1)):
+    """Torch check of every gradient of the layer made by build(values, N, D, K) against autograd."""
+    def check():
+        for seed in seeds:
+            for N, D, K in shapes:
+                layer, X, options = build(TorchValues(seed), N, D, K)
+                Y = layer.feedforward(X, **options)
+                C = as_torch(np.random.default_rng(seed + 100).standard_normal(tuple(Y.shape)))
+                M.elements_sum(M.hadamard(Y, C)).backward()
+                for name, value, D_ in _gradients(layer, X, layer.backpropagate(Y, C)):
+                    assert_close(D_, value.grad, f"{type(layer).__name__} D{name} vs autograd (N, D, K = {N, D, K})")
+    return check
+
+
+# --- the layers, built from values of either kind --------------------------------------------
+
+def _linear_parameters(values, N, D, K):
+    return values.matrix("x", N, D), values.matrix("w", K, D), values.matrix("b", 1, K)
+
+
+def build_linear(values, N, D, K):
+    X, W, b = _linear_parameters(values, N, D, K)
+    return Linear(W, b), X, {}
+
+
+def build_activation(act):
+    def build(values, N, D, K):
+        X, W, b = _linear_parameters(values, N, D, K)
+        return Activation(W, b, act), X, {}
+    return build
+
+
+class GenericActivation(_Activation):
+    """An arbitrary differentiable function f (a SymPy undefined function) and its derivative f'."""
+    f = sp.Function("f")
+    u = sp.Dummy("u")
+    function = Elementwise("f", numpy=None, torch=None, sympy=lambda z: GenericActivation.f(z))
+    derivative = Elementwise("f'", numpy=None, torch=None,
+                             sympy=lambda z: sp.Subs(sp.Derivative(GenericActivation.f(GenericActivation.u),
+                                                                   GenericActivation.u), GenericActivation.u, z))
+
+
+def _torch_activation_layers():
+    for act in (ReLU(), LeakyReLU(0.1), AllReLU(-0.3), SReLU(0.1, -0.5, 0.2, 0.7), Tanh(), Sigmoid()):
+        torch_gradients(build_activation(act), SHAPES[:2])()
+
+
+def build_srelu(values, N, D, K):
+    X, W, b = _linear_parameters(values, N, D, K)
+    parameters = [values.scalar(name, value) for name, value in (("a_l", 0.1), ("t_l", -0.5), ("a_r", 0.2),
+                                                                   ("t_r", 0.7))]
+    return SReLULayer(W, b, *parameters), X, {}
+
+
+def srelu_point(overlap):
+    """Exact values for X, W, b, t_l, t_r that put the entries of Z strictly inside the pieces
+    of srelu (left, middle and right; or, with overlapping thresholds t_r < t_l, both ends)."""
+    def at(layer, X):
+        rng = np.random.default_rng(3)
+        numbers = lambda A: sp.Matrix(A.rows, A.cols, [sp.Rational(int(v), 4) for v in rng.integers(-8, 9, A.rows * A.cols)])  # noqa: E731
+        point = {}
+        for A in (X, layer.W, layer.b):
+            point.update(zip(A, numbers(A)))
+        Z = sorted(set(layer.Z.subs(point)))
+        low, high = Z[len(Z) // 3], Z[(2 * len(Z)) // 3]
+        tl, tr = (high + sp.Rational(1, 32), low - sp.Rational(1, 32)) if overlap else (low + sp.Rational(1, 32),
+                                                                                        high + sp.Rational(1, 32))
+        point.update({layer.tl: tl, layer.tr: tr})
+        return point
+    return at
+
+
+def _sympy_srelu():
+    for overlap in (False, True):
+        sympy_gradients(build_srelu, [(3, 2, 2)], at=srelu_point(overlap))()
+
+
+def _torch_srelu():
+    torch_gradients(build_srelu, SHAPES)()
+
+
+def build_softmax(layer_class):
+    def build(values, N, D, K):
+        X, W, b = _linear_parameters(values, N, D, K)
+        return layer_class(W, b), X, {}
+    return build
+
+
+def _sympy_softmax_printed_DZ():
+    """The softmax layer's DZ as printed, Y ⊙ (DY − diag(DY·Yᵀ)·1_Kᵀ), equals the layer's DZ
+    (which computes diag(DY·Yᵀ) as rows_sum(DY ⊙ Y))."""
+    N, D, K = 2, 2, 3
+    layer, X, _ = build_softmax(Softmax)(SymPyValues(), N, D, K)
+    Y = layer.feedforward(X)
+    DY = symbolic_matrix("c", N, K)
+    layer.backpropagate(Y, DY)
+    printed = M.hadamard(Y, DY - M.diag(DY @ Y.T) @ M.ones(K, like=Y).T)
+    assert_equal(layer.DZ, printed, "softmax layer: DZ = Y ⊙ (DY − diag(DY·Yᵀ)·1_Kᵀ)")
+
+
+def _sympy_softmax_layer():
+    sympy_gradients(build_softmax(Softmax), SHAPES[:2])()
+    _sympy_softmax_printed_DZ()
+
+
+def _sympy_log_softmax_printed_DZ():
+    """Equation (17) as printed, DZ = DY − softmax(Z) ⊙ (DY·1_K·1_Kᵀ), equals the layer's DZ."""
+    N, D, K = 2, 2, 3
+    layer, X, _ = build_softmax(LogSoftmax)(SymPyValues(), N, D, K)
+    Y = layer.feedforward(X)
+    DY = symbolic_matrix("c", N, K)
+    layer.backpropagate(Y, DY)
+    ones = M.ones(K, like=Y)
+    from nerva_edu.softmax import softmax_batch
+    printed = DY - M.hadamard(softmax_batch(layer.Z), DY @ ones @ ones.T)
+    assert_equal(layer.DZ, printed, "log-softmax layer: DZ = DY − softmax(Z) ⊙ (DY·1_K·1_Kᵀ)")
+
+
+def _sympy_log_softmax_layer():
+    sympy_gradients(build_softmax(LogSoftmax), SHAPES[:2])()
+    _sympy_log_softmax_printed_DZ()
+
+
+EPSILON = sp.Symbol("epsilon", positive=True)
+
+
+def build_batch_norm(training=True, epsilon=EPSILON):
+    def build(values, N, D, K):
+        X = values.matrix("x", N, K)
+        layer = BatchNormalization(values.matrix("beta", 1, K), values.matrix("gamma", 1, K),
+                                   epsilon=epsilon if values.kind == "sympy" else 1e-5)
+        if not training:
+            layer.running_mean, layer.running_variance = _running_statistics(values, K)
+            layer.training = False
+        return layer, X, {}
+    return build
+
+
+def _running_statistics(values, K):
+    if values.kind == "sympy":
+        return symbolic_matrix("mu", 1, K), symbolic_matrix("v", 1, K, positive=True)
+    rng = values.rng
+    return as_torch(rng.standard_normal((1, K))), as_torch(rng.uniform(0.5, 2.0, (1, K)))
+
+
+def _sympy_batch_norm_printed():
+    """R, Σ and DX as printed (with their N×N matrices) equal the layer's R, Σ and DX."""
+    N, K = 3, 2
+    layer, X, _ = build_batch_norm()(SymPyValues(), N, 0, K)
+    Y = layer.feedforward(X)
+    DY = symbolic_matrix("c", N, K)
+    DX = layer.backpropagate(Y, DY)
+    ones, I = M.ones(N, like=X), M.identity(N, like=X)
+    R = X - (ones @ ones.T / N) @ X
+    assert_equal(layer.R, R, "R = X − (1_N·1_Nᵀ/N)·X")
+    Sigma = M.diag(R.T @ R).T / N
+    assert_equal(layer.Sigma, Sigma, "Σ = (1/N)·diag(RᵀR)ᵀ")
+    inv_sqrt = M.inv_sqrt(Sigma + EPSILON * M.ones(1, K, like=Sigma))
+    Z = M.hadamard(ones @ inv_sqrt, R)
+    assert_equal(layer.Z, Z, "Z = (1_N·Σ^(−1/2)) ⊙ R")
+    DZ = M.hadamard(ones @ layer.gamma, DY)
+    printed = M.hadamard((1 / N) * ones @ inv_sqrt,
+                         (N * I - ones @ ones.T) @ DZ - M.hadamard(Z, ones @ M.diag(Z.T @ DZ).T))
+    assert_equal(DX, printed, "(25): DX")
+
+
+def _sympy_batch_norm():
+    sympy_gradients(build_batch_norm(), [(2, 0, 2), (3, 0, 1)])()
+    _sympy_batch_norm_printed()
+
+
+def _torch_batch_norm_forward():
+    """Training-mode Y agrees with torch.nn.functional.batch_norm (batch statistics, ε inside the root)."""
+    import torch
+    layer, X, _ = build_batch_norm()(TorchValues(4), 5, 0, 3)
+    Y = layer.feedforward(X)
+    expected = torch.nn.functional.batch_norm(X, None, None, layer.gamma.flatten(), layer.beta.flatten(),
+                                              training=True, eps=1e-5)
+    assert_close(Y, expected, "BatchNormalization Y vs torch batch_norm")
+
+
+def _torch_batch_norm():
+    torch_gradients(build_batch_norm(), [(2, 0, 2), (5, 0, 3)])()
+    _torch_batch_norm_forward()
+
+
+def _torch_batch_norm_evaluation():
+    """Running statistics and evaluation output agree with torch.nn.BatchNorm1d (momentum 0.1,
+    ε = 1e-5, unbiased running variance); evaluation gradients agree with autograd."""
+    import torch
+    rng = np.random.default_rng(9)
+    K = 3
+    reference = torch.nn.BatchNorm1d(K, eps=1e-5, momentum=0.1).double()
+    with torch.no_grad():
+        reference.weight.copy_(torch.tensor(rng.uniform(0.5, 1.5, K)))
+        reference.bias.copy_(torch.tensor(rng.standard_normal(K)))
+    layer = BatchNormalization(reference.bias.detach().reshape(1, K).clone(),
+                               reference.weight.detach().reshape(1, K).clone(), momentum=0.1, epsilon=1e-5)
+    for _ in range(3):
+        X = as_torch(2 + 3 * rng.standard_normal((6, K)))
+        layer.feedforward(X)
+        reference(X)
+    assert_close(layer.running_mean, reference.running_mean.reshape(1, K), "running mean vs BatchNorm1d")
+    assert_close(layer.running_variance, reference.running_var.reshape(1, K), "running variance vs BatchNorm1d")
+    layer.training = False
+    reference.eval()
+    X = as_torch(rng.standard_normal((1, K)))
+    assert_close(layer.feedforward(X), reference(X), "evaluation Y (N = 1) vs BatchNorm1d")
+    torch_gradients(build_batch_norm(training=False), [(1, 0, 3), (4, 0, 2)])()
+
+
+def build_linear_dropout(values, N, D, K):
+    X, W, b = _linear_parameters(values, N, D, K)
+    layer = LinearDropout(W, b, keep_probability=0.7, rng=np.random.default_rng(N + D + K))
+    return layer, X, _mask_option(values, D, K)
+
+
+def build_activation_dropout(values, N, D, K):
+    X, W, b = _linear_parameters(values, N, D, K)
+    layer = ActivationDropout(W, b, Tanh(), keep_probability=0.7, rng=np.random.default_rng(N + D + K))
+    return layer, X, _mask_option(values, D, K)
+
+
+def _mask_option(values, D, K):
+    """A symbolic mask R (D×K) for SymPy; for torch, the layer draws its own mask."""
+    return {"R": symbolic_matrix("r", D, K)} if values.kind == "sympy" else {}
+
+
+register("linear.backward", "§4 linear layer", CHAPTER, Linear,
+         sympy=sympy_gradients(build_linear, SHAPES), torch=torch_gradients(build_linear, SHAPES))
+register("activation.backward", "§4 activation layer", CHAPTER, Activation,
+         sympy=sympy_gradients(build_activation(GenericActivation()), SHAPES), torch=_torch_activation_layers)
+register("srelu.backward", "§4 srelu layer", CHAPTER, SReLULayer, sympy=_sympy_srelu, torch=_torch_srelu)
+register("softmax_layer.backward", "§4 softmax layer", CHAPTER, Softmax, sympy=_sympy_softmax_layer,
+         torch=torch_gradients(build_softmax(Softmax), SHAPES))
+register("log_softmax_layer.backward", "eq. (17)", CHAPTER, LogSoftmax, sympy=_sympy_log_softmax_layer,
+         torch=torch_gradients(build_softmax(LogSoftmax), SHAPES))
+register("batch_norm.backward", "eq. (25)", CHAPTER, BatchNormalization, sympy=_sympy_batch_norm,
+         torch=_torch_batch_norm)
+register("batch_norm.evaluation", "§4 batch normalization", CHAPTER, BatchNormalization,
+         sympy=sympy_gradients(build_batch_norm(training=False), [(2, 0, 2)]), torch=_torch_batch_norm_evaluation)
+register("linear_dropout.backward", "§4 linear dropout layer", CHAPTER, LinearDropout,
+         sympy=sympy_gradients(build_linear_dropout, SHAPES[:2]), torch=torch_gradients(build_linear_dropout, SHAPES))
+register("activation_dropout.backward", "§4 activation dropout layer", CHAPTER, ActivationDropout,
+         sympy=sympy_gradients(build_activation_dropout, SHAPES[:2]),
+         torch=torch_gradients(build_activation_dropout, SHAPES))
