@@ -1,0 +1,493 @@
+// Sparse kernels of the chapter "Sparse neural networks" (issue 5), JIT-compiled by cppyy.
+//
+// A sparse linear layer Y = X·Wᵀ + 1·b has W (K×D) in CSR: float values, int indices. Its three
+// products are
+//   forward      Z  = X·Wᵀ + 1·b        a sparse × dense product (SpMM), 2·nnz·N flops
+//   backward     DX = DZ·W              the transposed SpMM, 2·nnz·N flops
+//   gradient     DW = (DZᵀ·X) ⊙ mask    a sampled dense-dense product (SDDMM), 2·nnz·N flops:
+//                                       only the entries on W's pattern are computed.
+//
+// Layout. A batch (N rows) is stored feature-major: X (N×D) is kept as Xt = Xᵀ (D×N, row-major),
+// i.e. X in column-major order. Then a nonzero W(i, j) meets the contiguous row j of Xt (feature j
+// over the whole batch), and every product is a loop over nonzeros whose inner loop runs over the
+// batch, contiguous in memory: the forward and transposed products accumulate a block of the batch
+// in registers (see sparse_row_times_dense), the SDDMM computes one dot product of two contiguous
+// rows per nonzero. The transposed product reads W column by column through a CSC copy of the
+// pattern (col_ptr, row_index) whose `position` array points back into the CSR values.
+//
+// Threads: a small pool of std::thread workers (no OpenMP: its runtime would clash with the one
+// torch brings into the same process). Each kernel takes the thread count. Work is split into
+// contiguous row ranges of about equal numbers of nonzeros. Subnormal floats are flushed to zero
+// while a kernel runs, then the caller's floating-point mode is restored.
+//
+// The kernels trust their arguments: nerva_edu.sparse validates shapes, dtypes, contiguity and
+// the CSR structure in Python before calling them.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <cstring>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <mutex>
+#include <thread>
+#include <type_traits>
+#include <vector>
+#if defined(__SSE__)
+#include <xmmintrin.h>
+#endif
+
+namespace nerva_edu::sparse {
+
+// --- floating-point mode and threads ----------------------------------------------------------
+
+// Flush subnormal floats to zero (FTZ and DAZ on x86, FZ on ARM) while the object lives.
+class FlushSubnormals {
+ public:
+#if defined(__SSE__)
+  FlushSubnormals() : saved_(_mm_getcsr()) { _mm_setcsr(saved_ | 0x8040); }
+  ~FlushSubnormals() { _mm_setcsr(saved_); }
+
+ private:
+  unsigned saved_;
+#elif defined(__aarch64__)
+  FlushSubnormals() {
+    asm volatile("mrs %0, fpcr" : "=r"(saved_));
+    asm volatile("msr fpcr, %0" ::"r"(saved_ | (std::uint64_t(1) << 24)));
+  }
+  ~FlushSubnormals() { asm volatile("msr fpcr, %0" ::"r"(saved_)); }
+
+ private:
+  std::uint64_t saved_;
+#endif
+};
+
+inline void cpu_relax() {
+#if defined(__SSE__)
+  _mm_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#else
+  std::this_thread::yield();
+#endif
+}
+
+// Worker threads that run one parallel region at a time. Between regions a worker spins for
+// about 100 µs (the next kernel of a training step follows within microseconds), then sleeps on
+// a condition variable, so an idle pool uses no CPU.
+class ThreadPool {
+ public:
+  // The process-wide pool. Never destroyed: its detached workers end with the process.
+  static ThreadPool& instance() {
+    static ThreadPool* pool = new ThreadPool();
+    return *pool;
+  }
+
+  // Run task(t, threads) for t = 0, ..., threads - 1, t = 0 on the calling thread.
+  void run(int threads, const std::function<void(int, int)>& task) {
+    FlushSubnormals flush;
+    if (threads <= 1) {
+      task(0, 1);
+      return;
+    }
+    while (workers_ < threads - 1) {
+      std::thread(&ThreadPool::work, this, ++workers_, generation_.load()).detach();
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      task_ = &task;
+      threads_ = threads;
+      unfinished_.store(workers_, std::memory_order_relaxed);
+      generation_.fetch_add(1, std::memory_order_release);
+    }
+    wake_.notify_all();
+    task(0, threads);
+    for (long spins = 0; unfinished_.load(std::memory_order_acquire) > 0; spins++) {
+      if (spins < 100000) cpu_relax(); else std::this_thread::yield();
+    }
+  }
+
+ private:
+  ThreadPool() = default;
+
+  // Worker `index` (1, 2, ...) takes part in a region if index < threads_; every worker
+  // acknowledges every region, so none can lag behind into the next one.
+  void work(int index, unsigned long seen) {
+    FlushSubnormals flush;
+    for (;;) {
+      seen = wait_for_region(seen);
+      if (index < threads_) (*task_)(index, threads_);
+      unfinished_.fetch_sub(1, std::memory_order_release);
+    }
+  }
+
+  unsigned long wait_for_region(unsigned long seen) {
+    auto start = std::chrono::steady_clock::now();
+    while (std::chrono::steady_clock::now() - start < std::chrono::microseconds(100)) {
+      for (int i = 0; i < 64; i++) {
+        unsigned long generation = generation_.load(std::memory_order_acquire);
+        if (generation != seen) return generation;
+        cpu_relax();
+      }
+    }
+    std::unique_lock<std::mutex> lock(mutex_);
+    wake_.wait(lock, [&] { return generation_.load(std::memory_order_relaxed) != seen; });
+    return generation_.load(std::memory_order_acquire);
+  }
+
+  int workers_ = 0;
+  const std::function<void(int, int)>* task_ = nullptr;
+  int threads_ = 1;
+  std::atomic<unsigned long> generation_{0};
+  std::atomic<int> unfinished_{0};
+  std::mutex mutex_;
+  std::condition_variable wake_;
+};
+
+// Split the rows [0, rows) into `threads` contiguous ranges of about equal cost, where row r costs
+// its number of nonzeros plus one (ptr is a CSR row pointer; nullptr means rows of equal cost), and
+// call body(first, last) for each range on its own thread.
+template <typename Body>
+void parallel_rows(int threads, long rows, const int* ptr, Body body) {
+  auto cost = [&](long r) { return (ptr ? ptr[r] : 0) + r; };  // cost of the rows [0, r)
+  threads = int(std::max(1L, std::min<long>(threads, rows)));
+  ThreadPool::instance().run(threads, [&](int t, int count) {
+    auto boundary = [&](int part) {  // first row r with cost(r) >= part/count of the total
+      long target = (long)((double)cost(rows) * part / count), low = 0, high = rows;
+      while (low < high) {
+        long middle = (low + high) / 2;
+        if (cost(middle) < target) low = middle + 1; else high = middle;
+      }
+      return low;
+    };
+    long first = boundary(t), last = t + 1 == count ? rows : boundary(t + 1);
+    if (first < last) body(first, last);
+  });
+}
+
+// --- the CSR matrix -----------------------------------------------------------------------------
+
+// A view on a CSR matrix whose arrays are owned by Python (nerva_edu.sparse.CSRMatrix).
+// Row i holds the nonzeros k = row_ptr[i], ..., row_ptr[i+1]-1 with columns col_index[k] and
+// values values[k]. The same pattern by columns (CSC): column j holds the positions
+// k = col_ptr[j], ..., col_ptr[j+1]-1 with rows row_index[k] and values values[position[k]].
+struct CsrView {
+  CsrView(long rows, long cols, const int* row_ptr, const int* col_index, float* values,
+          const int* col_ptr, const int* row_index, const int* position)
+      : rows(rows), cols(cols), row_ptr(row_ptr), col_index(col_index), values(values),
+        col_ptr(col_ptr), row_index(row_index), position(position) {}
+
+  long rows, cols;
+  const int* row_ptr;
+  const int* col_index;
+  float* values;
+  const int* col_ptr;
+  const int* row_index;
+  const int* position;
+};
+
+// --- products ----------------------------------------------------------------------------------
+
+// Call block(n0, B) for consecutive column blocks [n0, n0 + B) that cover [0, N): blocks of 64
+// while they fit, then at most one block each of 32, 16, 8, 4, 2 and 1. B is a compile-time
+// constant, so the inner loops over a block have a fixed length and live in vector registers.
+template <typename Block>
+void for_each_block(long N, Block block) {
+  long n0 = 0;
+  for (; n0 + 64 <= N; n0 += 64) block(n0, std::integral_constant<int, 64>{});
+  auto tail = [&](auto B) {
+    if (N - n0 >= B) {
+      block(n0, B);
+      n0 += B;
+    }
+  };
+  tail(std::integral_constant<int, 32>{});
+  tail(std::integral_constant<int, 16>{});
+  tail(std::integral_constant<int, 8>{});
+  tail(std::integral_constant<int, 4>{});
+  tail(std::integral_constant<int, 2>{});
+  tail(std::integral_constant<int, 1>{});
+}
+
+// out[n] = init + Σ_k value(k) · Bt[index[k]·N + n] for n in one block [0, B) of the batch, the
+// sum over the nonzeros k = begin, ..., end-1 of one sparse row: the block stays in registers.
+template <int B, typename Value>
+inline void sparse_row_times_dense(int begin, int end, const int* index, Value value, const float* Bt,
+                                   long N, float init, float* out) {
+  float acc[B];
+  for (int n = 0; n < B; n++) acc[n] = init;
+  for (int k = begin; k < end; k++) {
+    const float v = value(k);
+    const float* x = Bt + (long)index[k] * N;
+    for (int n = 0; n < B; n++) acc[n] += v * x[n];
+  }
+  for (int n = 0; n < B; n++) out[n] = acc[n];
+}
+
+// Forward SpMM: Zt = W·Xt + b·1ᵀ, that is Z = X·Wᵀ + 1·b (Xt is D×N, Zt is K×N). b may be null.
+inline void spmm(int threads, const CsrView& W, const float* Xt, const float* b, float* Zt, long N) {
+  const int* row_ptr = W.row_ptr;
+  const int* col_index = W.col_index;
+  const float* values = W.values;
+  auto value = [values](int k) { return values[k]; };
+  parallel_rows(threads, W.rows, row_ptr, [=](long first, long last) {
+    for (long i = first; i < last; i++) {
+      for_each_block(N, [=](long n0, auto B) {
+        sparse_row_times_dense<decltype(B)::value>(row_ptr[i], row_ptr[i + 1], col_index, value, Xt + n0, N,
+                                                   b ? b[i] : 0.0f, Zt + i * N + n0);
+      });
+    }
+  });
+}
+
+// Transposed SpMM: DXt = Wᵀ·DZt, that is DX = DZ·W (DZt is K×N, DXt is D×N). Row j of DXt
+// gathers column j of W (the CSC pattern), so threads write disjoint rows and need no locks.
+inline void spmm_transposed(int threads, const CsrView& W, const float* DZt, float* DXt, long N) {
+  const int* col_ptr = W.col_ptr;
+  const int* row_index = W.row_index;
+  const int* position = W.position;
+  const float* values = W.values;
+  auto value = [values, position](int k) { return values[position[k]]; };
+  parallel_rows(threads, W.cols, col_ptr, [=](long first, long last) {
+    for (long j = first; j < last; j++) {
+      for_each_block(N, [=](long n0, auto B) {
+        sparse_row_times_dense<decltype(B)::value>(col_ptr[j], col_ptr[j + 1], row_index, value, DZt + n0, N,
+                                                   0.0f, DXt + j * N + n0);
+      });
+    }
+  });
+}
+
+// 16 floats that the compiler keeps in one or several SIMD registers (GCC/Clang vector extension).
+using float16 = float __attribute__((vector_size(64)));
+
+inline float16 load16(const float* p) {
+  float16 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+// The sum of the 16 lanes of v, as a tree of vector additions (a chain of 15 scalar additions
+// would cost more than the products of a short row).
+inline float lanes_sum(float16 v) {
+  using float8 = float __attribute__((vector_size(32)));
+  using float4 = float __attribute__((vector_size(16)));
+  float8 half = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) +
+                __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+  float4 quarter = __builtin_shufflevector(half, half, 0, 1, 2, 3) + __builtin_shufflevector(half, half, 4, 5, 6, 7);
+  return (quarter[0] + quarter[2]) + (quarter[1] + quarter[3]);
+}
+
+// out[m] = Σ_n dz[n]·Bt[index[m]·N + n] for m = 0, ..., M-1: M dot products that share the
+// loads of dz, 16 products at a time (the last N mod 16 one by one).
+template <int M>
+inline void dot_products(const float* dz, const float* Bt, const int* index, long N, float* out) {
+  const float* b[M];
+  float16 lanes[M] = {};
+  for (int m = 0; m < M; m++) b[m] = Bt + (long)index[m] * N;
+  long n = 0;
+  for (; n + 16 <= N; n += 16) {
+    const float16 d = load16(dz + n);
+    for (int m = 0; m < M; m++) lanes[m] += d * load16(b[m] + n);
+  }
+  for (int m = 0; m < M; m++) {
+    float sum = 0.0f;
+    for (long r = n; r < N; r++) sum += dz[r] * b[m][r];
+    out[m] = sum + lanes_sum(lanes[m]);
+  }
+}
+
+// SDDMM: DW = (DZᵀ·X) ⊙ mask on W's pattern, DW[k] = Σ_n DZt[i, n]·Xt[j, n] for each nonzero
+// k = (i, j): one dot product of two contiguous rows of length N, 2·N flops per nonzero. The
+// nonzeros of a row are taken four at a time, sharing the row i of DZt.
+inline void sddmm(int threads, const CsrView& W, const float* DZt, const float* Xt, float* DW, long N) {
+  const int* row_ptr = W.row_ptr;
+  const int* col_index = W.col_index;
+  parallel_rows(threads, W.rows, row_ptr, [=](long first, long last) {
+    for (long i = first; i < last; i++) {
+      const float* dz = DZt + i * N;
+      int k = row_ptr[i];
+      for (; k + 4 <= row_ptr[i + 1]; k += 4) dot_products<4>(dz, Xt, col_index + k, N, DW + k);
+      for (; k < row_ptr[i + 1]; k++) dot_products<1>(dz, Xt, col_index + k, N, DW + k);
+    }
+  });
+}
+
+// Db = 1ᵀ·DZ: Db[i] = Σ_n DZt[i, n].
+inline void bias_gradient(int threads, const float* DZt, long K, long N, float* Db) {
+  parallel_rows(threads, K, nullptr, [=](long first, long last) {
+    for (long i = first; i < last; i++) {
+      float sum = 0.0f;
+      for (long n = 0; n < N; n++) sum += DZt[i * N + n];
+      Db[i] = sum;
+    }
+  });
+}
+
+// At = Aᵀ for a rows×cols row-major A: each thread takes blocks of 16 columns of A and, row by
+// row, reads 16 contiguous values and writes them to 16 rows of At.
+inline void transpose(int threads, const float* A, long rows, long cols, float* At) {
+  constexpr long T = 16;
+  parallel_rows(threads, (cols + T - 1) / T, nullptr, [=](long first, long last) {
+    for (long c0 = first * T; c0 < std::min(cols, last * T); c0 += T) {
+      const long width = std::min(T, cols - c0);
+      for (long r = 0; r < rows; r++) {
+        const float* __restrict a = A + r * cols + c0;
+        float* __restrict at = At + c0 * rows + r;
+        for (long l = 0; l < width; l++) at[l * rows] = a[l];
+      }
+    }
+  });
+}
+
+// --- optimizers (spec §8) on the n stored values of a parameter ----------------------------------
+
+enum Optimizer { GRADIENT_DESCENT = 0, MOMENTUM = 1, NESTEROV = 2 };
+
+// θ' = θ − η·Dθ;  momentum: Δ' = μ·Δ − η·Dθ, θ' = θ + Δ';  Nesterov: Δ' = μ·Δ − η·Dθ,
+// θ' = θ + μ·Δ' − η·Dθ. Delta may be null for gradient descent.
+inline void update(int threads, int optimizer, float* theta, float* Delta, const float* Dtheta, long n,
+                   float eta, float mu) {
+  parallel_rows(threads, n, nullptr, [=](long first, long last) {
+    for (long k = first; k < last; k++) {
+      if (optimizer == GRADIENT_DESCENT) {
+        theta[k] -= eta * Dtheta[k];
+      } else {
+        Delta[k] = mu * Delta[k] - eta * Dtheta[k];
+        theta[k] += optimizer == MOMENTUM ? Delta[k] : mu * Delta[k] - eta * Dtheta[k];
+      }
+    }
+  });
+}
+
+// --- a sparse MLP: one training step in C++ ---------------------------------------------------
+
+enum Activation { LINEAR = 0, RELU = 1, ALL_RELU = 2 };
+
+// act(z) and act'(z) for the activations of spec §5: relu(z) = 0 if z < 0 else z, relu'(z) = 0 if
+// z < 0 else 1; all-relu(z) = αz if z < 0 else z, all-relu'(z) = α if z < 0 else 1.
+inline float activation(int act, float alpha, float z) {
+  return act == LINEAR || z >= 0.0f ? z : act == RELU ? 0.0f : alpha * z;
+}
+
+inline float activation_derivative(int act, float alpha, float z) {
+  return act == LINEAR || z >= 0.0f ? 1.0f : act == RELU ? 0.0f : alpha;
+}
+
+// One layer Y = act(X·Wᵀ + 1·b) of a sparse MLP. The parameters, their gradients and the
+// optimizer's Δ (may be null for gradient descent) are NumPy arrays owned by Python.
+struct SparseLayer {
+  SparseLayer(const CsrView& W, float* b, float* DW, float* Db, float* Delta_W, float* Delta_b, int act, float alpha)
+      : W(W), b(b), DW(DW), Db(Db), Delta_W(Delta_W), Delta_b(Delta_b), act(act), alpha(alpha) {}
+
+  CsrView W;
+  float* b;
+  float* DW;  // on W's pattern: one value per nonzero
+  float* Db;
+  float* Delta_W;
+  float* Delta_b;
+  int act;
+  float alpha;
+};
+
+// A sparse MLP: layers, plus its own buffers for a batch in the feature-major layout:
+// Xt[l] is the input of layer l (Xt[l + 1] its output), Zt[l] its Z, DZt[l] first holds DY and
+// then DZ = DY ⊙ act'(Z).
+class SparseMLP {
+ public:
+  void add_layer(const SparseLayer& layer) { layers_.push_back(layer); }
+  void clear_layers() { layers_.clear(); }
+  long layer_count() const { return (long)layers_.size(); }
+
+  // Y = the network's output for a batch X (N×D, row-major); Y is N×K, row-major.
+  void feedforward(int threads, const float* X, long N, float* Y) {
+    forward(threads, X, N);
+    transpose(threads, Xt_.back().data(), layers_.back().W.rows, N, Y);
+  }
+
+  // One step of minibatch training with softmax cross-entropy on the output Y and targets T
+  // (N×K, row-major): forward, loss, backward, and the optimizer's update of every parameter.
+  // The loss is averaged over the batch, L = L_SCE(Y, T) / N, so DY = (softmax(Y) ⊙ (T·1·1ᵀ) − T) / N
+  // (spec (31)). Returns L before the update.
+  float step(int threads, const float* X, const float* T, long N, int optimizer, float eta, float mu) {
+    forward(threads, X, N);
+    const long L = layer_count(), K = layers_.back().W.rows;
+    Tt_.resize(K * N);
+    transpose(threads, T, N, K, Tt_.data());
+    float loss = softmax_cross_entropy(Xt_[L].data(), Tt_.data(), K, N, DZt_[L - 1].data());
+    for (long l = L - 1; l >= 0; l--) {
+      SparseLayer& layer = layers_[l];
+      const long K_l = layer.W.rows;
+      float* DZ = DZt_[l].data();
+      const float* Z = Zt_[l].data();
+      const int act = layer.act;
+      const float alpha = layer.alpha;
+      parallel_rows(threads, K_l, nullptr, [=](long first, long last) {  // DZ = DY ⊙ act'(Z)
+        for (long r = first * N; r < last * N; r++) DZ[r] *= activation_derivative(act, alpha, Z[r]);
+      });
+      sddmm(threads, layer.W, DZ, Xt_[l].data(), layer.DW, N);
+      bias_gradient(threads, DZ, K_l, N, layer.Db);
+      if (l > 0) spmm_transposed(threads, layer.W, DZ, DZt_[l - 1].data(), N);
+    }
+    for (SparseLayer& layer : layers_) {
+      update(threads, optimizer, layer.W.values, layer.Delta_W, layer.DW, layer.W.row_ptr[layer.W.rows], eta, mu);
+      update(threads, optimizer, layer.b, layer.Delta_b, layer.Db, layer.W.rows, eta, mu);
+    }
+    return loss;
+  }
+
+ private:
+  void forward(int threads, const float* X, long N) {
+    const long L = layer_count();
+    Xt_.resize(L + 1);
+    Zt_.resize(L);
+    DZt_.resize(L);
+    Xt_[0].resize(layers_[0].W.cols * N);
+    transpose(threads, X, N, layers_[0].W.cols, Xt_[0].data());
+    for (long l = 0; l < L; l++) {
+      const SparseLayer& layer = layers_[l];
+      const long size = layer.W.rows * N;
+      Zt_[l].resize(size);
+      Xt_[l + 1].resize(size);
+      DZt_[l].resize(size);
+      float* Z = Zt_[l].data();
+      float* Y = Xt_[l + 1].data();
+      spmm(threads, layer.W, Xt_[l].data(), layer.b, Z, N);
+      const int act = layer.act;
+      const float alpha = layer.alpha;
+      parallel_rows(threads, layer.W.rows, nullptr, [=](long first, long last) {  // Y = act(Z)
+        for (long r = first * N; r < last * N; r++) Y[r] = activation(act, alpha, Z[r]);
+      });
+    }
+  }
+
+  // The loss −(1/N)·Σ T ⊙ log-softmax(Y) and DY = (softmax(Y) ⊙ (T·1·1ᵀ) − T) / N, per column n
+  // of the K×N matrices Yt, Tt (one example each), with the max subtracted for stability.
+  static float softmax_cross_entropy(const float* Yt, const float* Tt, long K, long N, float* DYt) {
+    double loss = 0.0;
+    for (long n = 0; n < N; n++) {
+      float max = -std::numeric_limits<float>::infinity(), total = 0.0f, t_sum = 0.0f;
+      for (long k = 0; k < K; k++) max = std::max(max, Yt[k * N + n]);
+      for (long k = 0; k < K; k++) total += std::exp(Yt[k * N + n] - max);
+      const float log_total = std::log(total);
+      for (long k = 0; k < K; k++) {
+        const float t = Tt[k * N + n], log_softmax = Yt[k * N + n] - max - log_total;
+        loss -= t * log_softmax;
+        t_sum += t;
+      }
+      for (long k = 0; k < K; k++)
+        DYt[k * N + n] = (std::exp(Yt[k * N + n] - max - log_total) * t_sum - Tt[k * N + n]) / N;
+    }
+    return float(loss / N);
+  }
+
+  std::vector<SparseLayer> layers_;
+  std::vector<std::vector<float>> Xt_, Zt_, DZt_;
+  std::vector<float> Tt_;
+};
+
+}  // namespace nerva_edu::sparse

@@ -1,0 +1,132 @@
+"""Compressed sparse row (CSR) matrices for sparse layers, validated before C++ sees them.
+
+Row i of a K×D matrix holds the nonzeros k = indptr[i], ..., indptr[i+1] − 1, in the columns
+indices[k] (sorted and distinct within the row) with the values values[k]. The C++ kernels
+(``cpp/sparse_kernels.h``) read these arrays in place, so they must be float32 values, int32
+indices, one-dimensional and C-contiguous; :class:`CSRMatrix` checks all of that, and the
+structure, when it is constructed: a bad matrix raises ``TypeError``/``ValueError`` in Python
+instead of crashing the process in C++.
+"""
+
+import numpy as np
+
+
+def check_array(op, name, A, dtype, ndim=1):
+    """TypeError unless A is a NumPy array of ``dtype``; ValueError unless it has ``ndim``
+    dimensions and is C-contiguous."""
+    if not isinstance(A, np.ndarray):
+        raise TypeError(f"{op}: {name} must be a NumPy array, got {type(A).__name__}")
+    if A.dtype != dtype:
+        raise TypeError(f"{op}: {name} must have dtype {np.dtype(dtype).name}, got {A.dtype.name}")
+    if A.ndim != ndim:
+        raise ValueError(f"{op}: {name} must be {ndim}-D, got shape {A.shape}")
+    if not A.flags.c_contiguous:
+        raise ValueError(f"{op}: {name} must be C-contiguous (np.ascontiguousarray({name}))")
+
+
+class CSRMatrix:
+    """A K×D sparse matrix in CSR form with a fixed pattern; the values may change in place."""
+
+    def __init__(self, shape, indptr, indices, values):
+        op = "CSRMatrix"
+        if len(shape) != 2 or any(not isinstance(n, (int, np.integer)) or n < 0 for n in shape):
+            raise ValueError(f"{op}: shape must be two non-negative integers, got {shape}")
+        K, D = int(shape[0]), int(shape[1])
+        check_array(op, "indptr", indptr, np.int32)
+        check_array(op, "indices", indices, np.int32)
+        check_array(op, "values", values, np.float32)
+        if len(indptr) != K + 1:
+            raise ValueError(f"{op}: indptr must have K + 1 = {K + 1} entries for shape {(K, D)}, got {len(indptr)}")
+        if indptr[0] != 0 or np.any(np.diff(indptr) < 0):
+            raise ValueError(f"{op}: indptr must start at 0 and never decrease")
+        nnz = int(indptr[-1])
+        if len(indices) != nnz or len(values) != nnz:
+            raise ValueError(f"{op}: indptr[-1] = {nnz} nonzeros, but indices has {len(indices)} "
+                             f"and values {len(values)} entries")
+        if nnz and (indices.min() < 0 or indices.max() >= D):
+            raise ValueError(f"{op}: column indices must lie in 0..{D - 1}, got {indices.min()}..{indices.max()}")
+        within_row = np.ones(max(nnz - 1, 0), dtype=bool)        # pairs (k, k+1) in the same row
+        starts = indptr[1:-1]
+        within_row[starts[(starts > 0) & (starts < nnz)] - 1] = False
+        if np.any(np.diff(indices)[within_row] <= 0):
+            raise ValueError(f"{op}: the column indices of each row must be sorted and distinct")
+        self.shape = (K, D)
+        self.indptr, self.indices, self.values = indptr, indices, values
+        self._transposed = None
+
+    @property
+    def nnz(self):
+        return len(self.values)
+
+    @property
+    def density(self):
+        K, D = self.shape
+        return self.nnz / (K * D) if K * D else 0.0
+
+    def row_indices(self):
+        """The row i of every nonzero k (the CSR counterpart of ``indices``)."""
+        return np.repeat(np.arange(self.shape[0], dtype=np.int32), np.diff(self.indptr))
+
+    def transposed_pattern(self):
+        """The pattern by columns (CSC): (col_ptr, row_index, position), where column j holds the
+        nonzeros k' = col_ptr[j], ..., col_ptr[j+1] − 1 in rows row_index[k'], with values
+        values[position[k']]. Computed once (the pattern never changes)."""
+        if self._transposed is None:
+            position = np.argsort(self.indices, kind="stable").astype(np.int32)   # rows stay sorted
+            col_ptr = np.zeros(self.shape[1] + 1, dtype=np.int32)
+            np.cumsum(np.bincount(self.indices, minlength=self.shape[1]), out=col_ptr[1:])
+            self._transposed = (col_ptr, self.row_indices()[position], position)
+        return self._transposed
+
+    @classmethod
+    def from_positions(cls, shape, rows, cols, values):
+        """The matrix with nonzeros values[m] at (rows[m], cols[m]), positions distinct."""
+        K, D = shape
+        order = np.lexsort((cols, rows))
+        indptr = np.zeros(K + 1, dtype=np.int32)
+        np.cumsum(np.bincount(rows, minlength=K), out=indptr[1:])
+        return cls((K, D), indptr, np.asarray(cols, dtype=np.int32)[order],
+                   np.ascontiguousarray(np.asarray(values, dtype=np.float32)[order]))
+
+    @classmethod
+    def from_dense(cls, A, mask=None):
+        """The entries of the 2-D array A where ``mask`` is true (default: where A ≠ 0)."""
+        A = np.asarray(A)
+        if A.ndim != 2:
+            raise ValueError(f"CSRMatrix.from_dense: expected a 2-D array, got shape {A.shape}")
+        rows, cols = np.nonzero(A if mask is None else mask)
+        return cls.from_positions(A.shape, rows, cols, A[rows, cols])
+
+    @classmethod
+    def random(cls, shape, density, rng, init=None):
+        """A random pattern with round(density·K·D) nonzeros at uniformly chosen distinct
+        positions (a static sparse mask); values from ``init(rng, nnz)`` (default U(−1, 1))."""
+        K, D = shape
+        if not 0 <= density <= 1:
+            raise ValueError(f"CSRMatrix.random: density must lie in [0, 1], got {density}")
+        nnz = round(density * K * D)
+        flat = rng.choice(K * D, size=nnz, replace=False)
+        values = init(rng, nnz) if init else rng.uniform(-1, 1, nnz)
+        return cls.from_positions((K, D), flat // D, flat % D, values)
+
+    def to_dense(self):
+        A = np.zeros(self.shape, dtype=self.values.dtype)
+        A[self.row_indices(), self.indices] = self.values
+        return A
+
+    def mask(self):
+        """The pattern as a K×D boolean matrix."""
+        M = np.zeros(self.shape, dtype=bool)
+        M[self.row_indices(), self.indices] = True
+        return M
+
+    def to_scipy(self):
+        """A ``scipy.sparse.csr_array`` sharing the arrays."""
+        import scipy.sparse
+        return scipy.sparse.csr_array((self.values, self.indices, self.indptr), shape=self.shape)
+
+    def copy(self):
+        return CSRMatrix(self.shape, self.indptr.copy(), self.indices.copy(), self.values.copy())
+
+    def __repr__(self):
+        return f"CSRMatrix(shape={self.shape}, nnz={self.nnz}, density={self.density:.4g})"

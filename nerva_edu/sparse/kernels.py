@@ -1,0 +1,102 @@
+"""The C++ sparse kernels of ``cpp/sparse_kernels.h``, with their arguments checked in Python.
+
+The kernels work zero-copy on NumPy buffers. They keep a batch feature-major: X (N×D) must be
+stored column by column (``np.asfortranarray(X)``), so that X.T (D×N) is C-contiguous and every
+nonzero W(i, j) meets a contiguous column j of X. Results come back in the same layout.
+Everything is checked here (dtype float32, shapes, layout, the CSR structure in
+:class:`~nerva_edu.sparse.csr.CSRMatrix`) before a pointer reaches C++.
+
+Loading JIT-compiles the header once per process through :func:`nerva_edu.cpp.include`;
+calling :func:`load` again (a re-run notebook cell) does nothing.
+"""
+
+import os
+
+import numpy as np
+
+from nerva_edu.sparse.csr import CSRMatrix, check_array
+
+
+def load():
+    """The C++ namespace ``nerva_edu::sparse`` (JIT-compiled on first use)."""
+    from nerva_edu.cpp import include
+    return include("sparse_kernels.h").nerva_edu.sparse
+
+
+def default_threads():
+    """The number of CPUs this process may run on."""
+    return len(os.sched_getaffinity(0))
+
+
+def check_threads(op, threads):
+    if threads is None:
+        return default_threads()
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or not 1 <= threads <= 1024:
+        raise ValueError(f"{op}: threads must be an integer from 1 to 1024, got {threads!r}")
+    return int(threads)
+
+
+def check_matrix(op, W):
+    if not isinstance(W, CSRMatrix):
+        raise TypeError(f"{op}: W must be a nerva_edu.sparse.CSRMatrix, got {type(W).__name__}")
+
+
+def view(W):
+    """A C++ ``CsrView`` on the arrays of W (no copy: W must outlive it)."""
+    col_ptr, row_index, position = W.transposed_pattern()
+    return load().CsrView(W.shape[0], W.shape[1], W.indptr, W.indices, W.values, col_ptr, row_index, position)
+
+
+def check_batch(op, name, X, rows, cols):
+    """X must be a float32 rows×cols matrix stored column by column; returns X.T (C-contiguous)."""
+    if not isinstance(X, np.ndarray):
+        raise TypeError(f"{op}: {name} must be a NumPy array, got {type(X).__name__}")
+    if X.dtype != np.float32:
+        raise TypeError(f"{op}: {name} must have dtype float32, got {X.dtype.name}")
+    expected = tuple("N" if n is None else n for n in (rows, cols))
+    if X.ndim != 2 or any(e is not None and e != a for e, a in zip((rows, cols), X.shape)):
+        raise ValueError(f"{op}: {name} has shape {X.shape}, expected ({expected[0]}, {expected[1]})")
+    if not X.T.flags.c_contiguous:
+        raise ValueError(f"{op}: {name} must be stored column by column (feature-major): "
+                         f"pass np.asfortranarray({name})")
+    return X.T
+
+
+def spmm(W, X, b, threads=None):
+    """Y = X·Wᵀ + 1_N·b for a column-major float32 batch X (N×D) and a 1×K float32 b."""
+    op = "spmm"
+    check_matrix(op, W)
+    threads = check_threads(op, threads)
+    K, D = W.shape
+    Xt = check_batch(op, "X", X, None, D)
+    check_array(op, "b", b, np.float32, ndim=2)
+    if b.shape != (1, K):
+        raise ValueError(f"{op}: b has shape {b.shape}, expected (1, {K}) to match W of shape {W.shape}")
+    Yt = np.empty((K, X.shape[0]), dtype=np.float32)
+    load().spmm(threads, view(W), Xt, b, Yt, X.shape[0])
+    return Yt.T
+
+
+def spmm_transposed(W, DY, threads=None):
+    """DX = DY·W for a column-major float32 DY (N×K)."""
+    op = "spmm_transposed"
+    check_matrix(op, W)
+    threads = check_threads(op, threads)
+    K, D = W.shape
+    DYt = check_batch(op, "DY", DY, None, K)
+    DXt = np.empty((D, DY.shape[0]), dtype=np.float32)
+    load().spmm_transposed(threads, view(W), DYt, DXt, DY.shape[0])
+    return DXt.T
+
+
+def sddmm(W, DY, X, threads=None):
+    """DW = (DYᵀ·X) ⊙ mask on W's pattern, as an array aligned with W.values."""
+    op = "sddmm"
+    check_matrix(op, W)
+    threads = check_threads(op, threads)
+    K, D = W.shape
+    DYt = check_batch(op, "DY", DY, None, K)
+    Xt = check_batch(op, "X", X, DY.shape[0], D)
+    DW = np.empty(W.nnz, dtype=np.float32)
+    load().sddmm(threads, view(W), DYt, Xt, DW, DY.shape[0])
+    return DW

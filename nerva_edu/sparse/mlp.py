@@ -1,0 +1,186 @@
+"""A sparse MLP with softmax cross-entropy, trained on the C++ kernels or on the reference.
+
+Backends: ``"cpp"`` runs a whole training step in C++ (``SparseMLP`` of cpp/sparse_kernels.h);
+``"numpy"`` runs the reference layers of :mod:`nerva_edu.sparse.reference` with the spec's
+equations as printed; ``"scipy"`` is the same with the sampled weight gradient (SET's way).
+All backends share one set of parameters (NumPy float32 arrays), so a model can switch
+backends, and the tests compare them step by step.
+
+The loss of a batch is the mean L = L_SCE(Y, T) / N, so DY = ∇_Y L_SCE(Y, T) / N (spec (31)).
+"""
+
+import numpy as np
+
+from nerva_edu.activations import AllReLU, ReLU
+from nerva_edu.init import weight_initializer
+from nerva_edu.losses import softmax_cross_entropy_batch, softmax_cross_entropy_batch_gradient
+from nerva_edu.optimizers import GradientDescent, Momentum, Nesterov, parse_optimizer
+from nerva_edu.parsing import bind, lookup, parse_call
+from nerva_edu.sparse import kernels
+from nerva_edu.sparse.csr import CSRMatrix
+from nerva_edu.sparse.density import erdos_renyi_densities
+from nerva_edu.sparse.dynamic import prune_and_regrow
+from nerva_edu.sparse.reference import SparseActivation, SparseLinear
+
+BACKENDS = ("cpp", "numpy", "scipy")
+
+# name -> (C++ code, constructor of the reference activation or None, parameters)
+ACTIVATIONS = {"Linear": (0, None, {}), "ReLU": (1, lambda: ReLU(), {}),
+               "AllReLU": (2, lambda alpha: AllReLU(alpha), {"alpha": None})}
+
+
+class _Layer:
+    """The state of one sparse layer: W, b, their gradients and the optimizer's Δ."""
+
+    def __init__(self, W, b, activation):
+        call = parse_call(activation, "activation")
+        self.code, make, parameters = lookup(ACTIVATIONS, call, "activation")
+        arguments = bind(call, parameters, "activation")
+        self.alpha = float(arguments.get("alpha", 0.0))
+        self.act = make(**arguments) if make else None
+        self.W, self.b = W, b
+        self.reset_state()
+
+    def reset_state(self):
+        self.DW = np.zeros(self.W.nnz, dtype=np.float32)
+        self.Db = np.zeros_like(self.b)
+        self.Delta_W = np.zeros(self.W.nnz, dtype=np.float32)
+        self.Delta_b = np.zeros_like(self.b)
+
+    def reference(self, sampled):
+        if self.act is None:
+            return SparseLinear(self.W, self.b, sampled)
+        return SparseActivation(self.W, self.b, self.act, sampled)
+
+
+class SparseMLP:
+    """An MLP with sparse weight matrices (CSR) and softmax cross-entropy loss.
+
+    layer_sizes: D_0, D_1, ..., D_L; density: the overall density, spread over the layers by
+    the Erdős–Rényi rule (or densities: one per layer); activations: one per layer, e.g.
+    ``["ReLU", "ReLU", "Linear"]`` (default: ReLU, then Linear for the last layer);
+    optimizer: ``"GradientDescent"``, ``"Momentum(0.9)"`` or ``"Nesterov(0.9)"``.
+    """
+
+    def __init__(self, layer_sizes, density=1.0, densities=None, activations=None, optimizer="Nesterov(0.9)",
+                 init="He", backend="cpp", threads=None, seed=0):
+        L = len(layer_sizes) - 1
+        densities = densities or erdos_renyi_densities(density, layer_sizes)
+        activations = activations or ["ReLU"] * (L - 1) + ["Linear"]
+        if len(densities) != L or len(activations) != L:
+            raise ValueError(f"SparseMLP: {L} layers need {L} densities and activations, "
+                             f"got {len(densities)} and {len(activations)}")
+        self.rule = parse_optimizer(optimizer)
+        self.init = weight_initializer(init)
+        self.rng = np.random.default_rng(seed)
+        self.layers = []
+        for D, K, d, activation in zip(layer_sizes[:-1], layer_sizes[1:], densities, activations):
+            W = CSRMatrix.random((K, D), d, self.rng, init=lambda rng, count, K=K, D=D: self._initial_values(K, D, count))
+            self.layers.append(_Layer(W, np.zeros((1, K), dtype=np.float32), activation))
+        self.threads = kernels.check_threads("SparseMLP", threads)
+        self.backend = backend
+
+    def _initial_values(self, K, D, count):
+        """``count`` weights drawn from the initializer of a K×D layer (spec §7: the distribution
+        depends on D and K; the entries are independent, so any ``count`` of them will do)."""
+        return self.init(self.rng, K, D, np.float32).reshape(-1)[:count]
+
+    @property
+    def backend(self):
+        return self._backend
+
+    @backend.setter
+    def backend(self, backend):
+        if backend not in BACKENDS:
+            raise ValueError(f"SparseMLP: unknown backend {backend!r}; accepted: {', '.join(BACKENDS)}")
+        self._backend = backend
+        self._bind()
+
+    def _bind(self):
+        """Build the objects of the backend on the current parameter arrays."""
+        if self._backend == "cpp":
+            cpp = kernels.load()
+            self._cpp = cpp.SparseMLP()
+            self._views = [kernels.view(layer.W) for layer in self.layers]   # keep alive
+            for layer, view in zip(self.layers, self._views):
+                self._cpp.add_layer(cpp.SparseLayer(view, layer.b, layer.DW, layer.Db, layer.Delta_W, layer.Delta_b,
+                                                    layer.code, layer.alpha))
+        else:
+            self._reference = [layer.reference(sampled=self._backend == "scipy") for layer in self.layers]
+
+    def _check_batch(self, op, X, T=None):
+        D, K = self.layers[0].W.shape[1], self.layers[-1].W.shape[0]
+        X = np.ascontiguousarray(X, dtype=np.float32)
+        if X.ndim != 2 or X.shape[1] != D:
+            raise ValueError(f"SparseMLP.{op}: X has shape {X.shape}, expected (N, {D})")
+        if T is None:
+            return X
+        T = np.ascontiguousarray(T, dtype=np.float32)
+        if T.shape != (X.shape[0], K):
+            raise ValueError(f"SparseMLP.{op}: T has shape {T.shape}, expected {(X.shape[0], K)} to match X")
+        return X, T
+
+    def feedforward(self, X):
+        """The output Y (N×K) for a batch X (N×D)."""
+        X = self._check_batch("feedforward", X)
+        if self._backend == "cpp":
+            Y = np.empty((X.shape[0], self.layers[-1].W.shape[0]), dtype=np.float32)
+            self._cpp.feedforward(self.threads, X, X.shape[0], Y)
+            return Y
+        for layer in self._reference:
+            X = layer.feedforward(X)
+        return X
+
+    def step(self, X, T, eta):
+        """One training step on the batch (X, T); returns the mean loss before the update."""
+        X, T = self._check_batch("step", X, T)
+        N = X.shape[0]
+        if self._backend == "cpp":
+            code = 2 if isinstance(self.rule, Nesterov) else 1 if isinstance(self.rule, Momentum) else 0
+            mu = getattr(self.rule, "mu", 0.0)
+            return float(self._cpp.step(self.threads, X, T, N, code, eta, mu))
+        Ys = [X]
+        for layer in self._reference:
+            Ys.append(layer.feedforward(Ys[-1]))
+        Y = Ys[-1]
+        DY = (softmax_cross_entropy_batch_gradient(Y, T) / N).astype(np.float32)
+        for layer, Y_l in zip(reversed(self._reference), reversed(Ys[1:])):
+            DY = layer.backpropagate(Y_l, DY)
+        for layer, ref in zip(self.layers, self._reference):
+            layer.DW[:], layer.Db[:] = ref.DW, ref.Db
+            for theta, Dtheta, Delta in ((layer.W.values, layer.DW, layer.Delta_W), (layer.b, layer.Db, layer.Delta_b)):
+                self.rule.step(theta, Dtheta, eta, None if isinstance(self.rule, GradientDescent) else Delta)
+        return float(softmax_cross_entropy_batch(Y, T) / N)
+
+    def accuracy(self, X, labels):
+        return float(np.mean(self.feedforward(X).argmax(axis=1) == np.asarray(labels)))
+
+    def prune_and_regrow(self, zeta):
+        """SET: in every layer, replace the fraction ζ of smallest-magnitude weights by new random ones."""
+        for layer in self.layers:
+            K, D = layer.W.shape
+            layer.W, (layer.Delta_W,) = prune_and_regrow(layer.W, zeta, self.rng,
+                                                         lambda rng, count: self._initial_values(K, D, count),
+                                                         (layer.Delta_W,))
+            layer.DW = np.zeros(layer.W.nnz, dtype=np.float32)
+        self._bind()
+
+
+def train(model, X, T, epochs, batch_size, eta, zeta=0.0, seed=0, Xtest=None, test_labels=None):
+    """Minibatch training: each epoch shuffles (X, T), optionally applies SET (ζ > 0, from the
+    second epoch on), then steps over the batches. Returns one dict per epoch (epoch, loss,
+    and test accuracy when test data are given)."""
+    rng = np.random.default_rng(seed)
+    X, T = np.ascontiguousarray(X, dtype=np.float32), np.ascontiguousarray(T, dtype=np.float32)
+    history = []
+    for epoch in range(epochs):
+        if zeta and epoch > 0:
+            model.prune_and_regrow(zeta)
+        order = rng.permutation(len(X))
+        losses = [model.step(X[batch], T[batch], eta)
+                  for batch in (order[i:i + batch_size] for i in range(0, len(X), batch_size))]
+        record = {"epoch": epoch + 1, "loss": float(np.mean(losses))}
+        if Xtest is not None:
+            record["test_accuracy"] = model.accuracy(Xtest, test_labels)
+        history.append(record)
+    return history
