@@ -9,9 +9,29 @@ BIN      := $(VENV)/bin
 STAMP    := $(VENV)/.installed
 JOBS     ?= 2
 
-.PHONY: install book test notebooks check clean
+.PHONY: install system-packages book test notebooks check clean
 
-install: $(STAMP)
+# System packages of the browser test (Debian's, installed once, as root or through sudo),
+# and MathJax for the website (the npm package pinned in package-lock.json).
+SYSTEM_PACKAGES := chromium chromium-driver
+SUDO     := $(if $(filter 0,$(shell id -u)),,sudo)
+MATHJAX  := node_modules/mathjax/es5/tex-mml-chtml.js
+
+install: $(STAMP) $(MATHJAX) system-packages
+
+$(MATHJAX): package.json package-lock.json
+	npm ci --silent --no-audit --no-fund
+	touch $@
+
+system-packages:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -qx 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    echo "installing system packages:" $$missing; \
+	    $(SUDO) apt-get update -qq && \
+	    $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing > /tmp/nerva-edu-apt.log 2>&1 \
+	        || { cat /tmp/nerva-edu-apt.log; exit 1; }; \
+	fi
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
