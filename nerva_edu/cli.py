@@ -6,7 +6,7 @@ import sys
 
 from nerva_edu import __version__
 
-COMMANDS = ["check", "train"]
+COMMANDS = ["check", "train", "bench"]
 
 
 def build_parser():
