@@ -106,7 +106,11 @@ def alternating_all_relus(alpha, count):
 
 
 class SReLU(_Activation):
-    """The S-shaped ReLU with parameters a_l, t_l, a_r, t_r (defaults 0, 0, 0, 1 = ReLU).
+    """The S-shaped ReLU with parameters a_l, t_l, a_r, t_r (defaults 0, 0, 0, 1, as in the spec).
+
+    The spec says the defaults correspond to ReLU; they do not: with a_r = 0 the right piece
+    is the constant t_r = 1, so srelu(x) = min(max(x, 0), 1). ReLU is a_l, t_l, a_r = 0, 0, 1
+    (any t_r). See the errata appendix.
 
     srelu(x) = t_l + a_l(x − t_l) if x ≤ t_l;  x if t_l < x < t_r;  t_r + a_r(x − t_r) if x ≥ t_r,
     where overlapping cases (t_l ≥ t_r) take the first alternative. Besides the derivative

@@ -1,5 +1,6 @@
 """The SReLU layer (spec §4, srelu layer): an activation layer whose activation has four
-learnable parameters a_l, t_l, a_r, t_r (initially 0, 0, 0, 1, which is ReLU)."""
+learnable parameters a_l, t_l, a_r, t_r (initially 0, 0, 0, 1 as in the spec, which gives
+min(max(z, 0), 1) and not ReLU as the spec says; a_r = 1 would give ReLU)."""
 
 from nerva_edu.activations import SReLU as SReLUFunction
 from nerva_edu.layers.activation import Activation
