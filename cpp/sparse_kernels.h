@@ -317,13 +317,17 @@ inline void sddmm(int threads, const CsrView& W, const float* DZt, const float* 
   });
 }
 
-// Db = 1ᵀ·DZ: Db[i] = Σ_n DZt[i, n].
+// Db = 1ᵀ·DZ: Db[i] = Σ_n DZt[i, n], 16 columns at a time.
 inline void bias_gradient(int threads, const float* DZt, long K, long N, float* Db) {
   parallel_rows(threads, K, nullptr, [=](long first, long last) {
     for (long i = first; i < last; i++) {
+      const float* dz = DZt + i * N;
+      float16 lanes = {};
+      long n = 0;
+      for (; n + 16 <= N; n += 16) lanes += load16(dz + n);
       float sum = 0.0f;
-      for (long n = 0; n < N; n++) sum += DZt[i * N + n];
-      Db[i] = sum;
+      for (; n < N; n++) sum += dz[n];
+      Db[i] = sum + lanes_sum(lanes);
     }
   });
 }
@@ -350,15 +354,20 @@ enum Optimizer { GRADIENT_DESCENT = 0, MOMENTUM = 1, NESTEROV = 2 };
 
 // θ' = θ − η·Dθ;  momentum: Δ' = μ·Δ − η·Dθ, θ' = θ + Δ';  Nesterov: Δ' = μ·Δ − η·Dθ,
 // θ' = θ + μ·Δ' − η·Dθ. Delta may be null for gradient descent.
-inline void update(int threads, int optimizer, float* theta, float* Delta, const float* Dtheta, long n,
-                   float eta, float mu) {
+inline void update(int threads, int optimizer, float* __restrict theta, float* __restrict Delta,
+                   const float* __restrict Dtheta, long n, float eta, float mu) {
   parallel_rows(threads, n, nullptr, [=](long first, long last) {
-    for (long k = first; k < last; k++) {
-      if (optimizer == GRADIENT_DESCENT) {
-        theta[k] -= eta * Dtheta[k];
-      } else {
+    if (optimizer == GRADIENT_DESCENT) {
+      for (long k = first; k < last; k++) theta[k] -= eta * Dtheta[k];
+    } else if (optimizer == MOMENTUM) {
+      for (long k = first; k < last; k++) {
         Delta[k] = mu * Delta[k] - eta * Dtheta[k];
-        theta[k] += optimizer == MOMENTUM ? Delta[k] : mu * Delta[k] - eta * Dtheta[k];
+        theta[k] += Delta[k];
+      }
+    } else {
+      for (long k = first; k < last; k++) {
+        Delta[k] = mu * Delta[k] - eta * Dtheta[k];
+        theta[k] += mu * Delta[k] - eta * Dtheta[k];
       }
     }
   });
@@ -368,15 +377,9 @@ inline void update(int threads, int optimizer, float* theta, float* Delta, const
 
 enum Activation { LINEAR = 0, RELU = 1, ALL_RELU = 2 };
 
-// act(z) and act'(z) for the activations of spec §5: relu(z) = 0 if z < 0 else z, relu'(z) = 0 if
-// z < 0 else 1; all-relu(z) = αz if z < 0 else z, all-relu'(z) = α if z < 0 else 1.
-inline float activation(int act, float alpha, float z) {
-  return act == LINEAR || z >= 0.0f ? z : act == RELU ? 0.0f : alpha * z;
-}
-
-inline float activation_derivative(int act, float alpha, float z) {
-  return act == LINEAR || z >= 0.0f ? 1.0f : act == RELU ? 0.0f : alpha;
-}
+// The activations of spec §5 share one form: act(z) = z if z ≥ 0, slope·z otherwise, and
+// act'(z) = 1 if z ≥ 0, slope otherwise, with slope 0 for relu, α for all-relu and 1 for linear.
+inline float negative_slope(int act, float alpha) { return act == RELU ? 0.0f : act == ALL_RELU ? alpha : 1.0f; }
 
 // One layer Y = act(X·Wᵀ + 1·b) of a sparse MLP. The parameters, their gradients and the
 // optimizer's Δ (may be null for gradient descent) are NumPy arrays owned by Python.
@@ -424,10 +427,9 @@ class SparseMLP {
       const long K_l = layer.W.rows;
       float* DZ = DZt_[l].data();
       const float* Z = Zt_[l].data();
-      const int act = layer.act;
-      const float alpha = layer.alpha;
+      const float slope = negative_slope(layer.act, layer.alpha);
       parallel_rows(threads, K_l, nullptr, [=](long first, long last) {  // DZ = DY ⊙ act'(Z)
-        for (long r = first * N; r < last * N; r++) DZ[r] *= activation_derivative(act, alpha, Z[r]);
+        for (long r = first * N; r < last * N; r++) DZ[r] *= Z[r] >= 0.0f ? 1.0f : slope;
       });
       sddmm(threads, layer.W, DZ, Xt_[l].data(), layer.DW, N);
       bias_gradient(threads, DZ, K_l, N, layer.Db);
@@ -457,10 +459,9 @@ class SparseMLP {
       float* Z = Zt_[l].data();
       float* Y = Xt_[l + 1].data();
       spmm(threads, layer.W, Xt_[l].data(), layer.b, Z, N);
-      const int act = layer.act;
-      const float alpha = layer.alpha;
+      const float slope = negative_slope(layer.act, layer.alpha);
       parallel_rows(threads, layer.W.rows, nullptr, [=](long first, long last) {  // Y = act(Z)
-        for (long r = first * N; r < last * N; r++) Y[r] = activation(act, alpha, Z[r]);
+        for (long r = first * N; r < last * N; r++) Y[r] = Z[r] >= 0.0f ? Z[r] : slope * Z[r];
       });
     }
   }

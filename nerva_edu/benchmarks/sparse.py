@@ -1,0 +1,273 @@
+"""``nerva-edu bench sparse``: time one training step of a sparse MLP with several backends.
+
+A step is forward, softmax cross-entropy, backward and a Nesterov(0.9) update, float32, on a
+random batch, with Erdős–Rényi layer densities for each overall density. Backends:
+
+- ``cpp``: the C++ kernels through cppyy, in a process where torch has been imported;
+- ``torch-masked``: dense torch layers whose weights are zero outside a fixed mask; the mask
+  is applied once per step, to the gradient, before ``torch.optim.SGD(nesterov=True)``;
+- ``torch-csr``: CSR weights (int32 indices) in an autograd function: forward
+  ``torch.sparse.mm(W, Xᵀ)``, DX by ``torch.sparse.mm`` with the CSR of Wᵀ, DW by
+  ``torch.sparse.sampled_addmm`` (an SDDMM), Nesterov on the values only;
+- ``scipy``: scipy.sparse products and the sampled weight gradient (SET's way);
+- ``numpy``: the reference (the printed equations: DW from the dense product DZᵀ·X).
+
+Each (backend, density) runs in its own process with the thread count set for every runtime
+(OMP/MKL/OpenBLAS variables, ``torch.set_num_threads``, the C++ pool); scipy.sparse products
+are single-threaded whatever the setting. The time per step is the median over timed steps.
+"""
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+BACKENDS = ("cpp", "torch-masked", "torch-csr", "scipy", "numpy")
+DENSITIES = (1.0, 0.1, 0.05, 0.01, 0.005, 0.001)
+
+
+def add_arguments(parser):
+    parser.add_argument("--backends", default=",".join(BACKENDS),
+                        help=f"comma-separated backends (default: all of {','.join(BACKENDS)})")
+    parser.add_argument("--densities", default=",".join(map(str, DENSITIES)),
+                        help="comma-separated overall densities (default: %(default)s)")
+    parser.add_argument("--batch-size", type=int, default=100, help="batch size N (default: 100)")
+    parser.add_argument("--threads", type=int, default=2, help="threads per backend (default: 2)")
+    parser.add_argument("--layer-sizes", default="3072;1024;512;10", help="layer sizes (default: %(default)s)")
+    parser.add_argument("--seconds", type=float, default=2.0,
+                        help="time budget per measurement, at least 5 timed steps (default: 2)")
+    parser.add_argument("--json", metavar="FILE", help="write the results as a JSON list to FILE")
+    parser.add_argument("--plot", metavar="FILE", default="sparse-benchmark.png",
+                        help="log-log plot of time per step against density (default: %(default)s; '' for none)")
+
+
+def _parse_list(text, convert, what, allowed=None):
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    try:
+        values = [convert(item) for item in items]
+    except ValueError:
+        raise ValueError(f"bench sparse: {what}: cannot parse {text!r}") from None
+    if not values or (allowed and any(v not in allowed for v in values)):
+        raise ValueError(f"bench sparse: {what}: {text!r}; accepted: {', '.join(allowed or ['numbers'])}")
+    return values
+
+
+# --- the workers (one process each) ---------------------------------------------------------
+
+def _problem(sizes, density, N, seed=0):
+    from nerva_edu.sparse import SparseMLP
+    model = SparseMLP(sizes, density=density, backend="numpy", seed=seed)
+    rng = np.random.default_rng(seed + 1)
+    X = rng.standard_normal((N, sizes[0]), dtype=np.float32)
+    labels = rng.integers(0, sizes[-1], N)
+    T = np.zeros((N, sizes[-1]), dtype=np.float32)
+    T[np.arange(N), labels] = 1
+    return model, X, T, labels
+
+
+def _time_steps(step, seconds):
+    for _ in range(2):
+        step()                                               # warm-up (JIT, allocation)
+    times, start = [], time.perf_counter()
+    while len(times) < 5 or time.perf_counter() - start < seconds and len(times) < 1000:
+        t = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times) * 1e3
+
+
+def _kernel_rates(model, N, threads, seconds):
+    """GFLOP/s of the three kernels on the first layer (2·nnz·N flops each), best of repeats."""
+    from nerva_edu.sparse import kernels
+    cpp, layer = kernels.load(), model.layers[0]
+    W, view = layer.W, kernels.view(layer.W)
+    K, D = W.shape
+    rng = np.random.default_rng(2)
+    Xt, DZt = rng.standard_normal((D, N), dtype=np.float32), rng.standard_normal((K, N), dtype=np.float32)
+    Zt, DXt, DW = np.empty((K, N), np.float32), np.empty((D, N), np.float32), np.empty(W.nnz, np.float32)
+    calls = {"SpMM": lambda: cpp.spmm(threads, view, Xt, layer.b, Zt, N),
+             "transposed SpMM": lambda: cpp.spmm_transposed(threads, view, DZt, DXt, N),
+             "SDDMM": lambda: cpp.sddmm(threads, view, DZt, Xt, DW, N)}
+    rates = {}
+    for name, call in calls.items():
+        call()
+        best, start = float("inf"), time.perf_counter()
+        while time.perf_counter() - start < seconds / 6:
+            t = time.perf_counter()
+            call()
+            best = min(best, time.perf_counter() - t)
+        rates[name] = {"ms": best * 1e3, "gflops": 2 * W.nnz * N / best / 1e9}
+    return {"shape": [K, D], "density": W.density, **rates}
+
+
+def _torch_step(model, X, labels, threads, masked, eta=0.01, mu=0.9):
+    import torch
+    torch.set_num_threads(threads)
+    X, labels = torch.from_numpy(X), torch.from_numpy(labels)
+    L = len(model.layers)
+    bs = [torch.zeros(layer.b.shape[1], requires_grad=True) for layer in model.layers]
+    if masked:
+        Ws = [torch.tensor(layer.W.to_dense(), requires_grad=True) for layer in model.layers]
+        masks = [torch.tensor(layer.W.mask(), dtype=torch.float32) for layer in model.layers]
+        optimizer = torch.optim.SGD(Ws + bs, lr=eta, momentum=mu, nesterov=True)
+
+        def step():
+            optimizer.zero_grad(set_to_none=True)
+            H = X
+            for l in range(L):
+                H = torch.nn.functional.linear(H, Ws[l], bs[l])
+                H = torch.relu(H) if l < L - 1 else H
+            torch.nn.functional.cross_entropy(H, labels).backward()
+            for W, M in zip(Ws, masks):
+                W.grad.mul_(M)
+            optimizer.step()
+        return step
+
+    class SparseLinear(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, X, values, b, W, WT_pattern, position):
+            ctx.save_for_backward(X, values)
+            ctx.W, ctx.WT_pattern, ctx.position = W, WT_pattern, position
+            return torch.sparse.mm(W, X.t()).t() + b
+
+        @staticmethod
+        def backward(ctx, DZ):
+            X, values = ctx.saved_tensors
+            col_ptr, row_index = ctx.WT_pattern
+            WT = torch.sparse_csr_tensor(col_ptr, row_index, values[ctx.position], (ctx.W.shape[1], ctx.W.shape[0]))
+            DX = torch.sparse.mm(WT, DZ.t()).t()
+            DW = torch.sparse.sampled_addmm(ctx.W, DZ.t(), X, beta=0.0).values()
+            return DX, DW, DZ.sum(0), None, None, None
+
+    layers = []
+    for layer in model.layers:
+        col_ptr, row_index, position = layer.W.transposed_pattern()
+        values = torch.tensor(layer.W.values, requires_grad=True)
+        W = torch.sparse_csr_tensor(torch.from_numpy(layer.W.indptr), torch.from_numpy(layer.W.indices), values.detach(),
+                                    layer.W.shape)
+        layers.append((values, W, (torch.from_numpy(col_ptr), torch.from_numpy(row_index)),
+                       torch.from_numpy(position.astype(np.int64))))
+    params = [values for values, *_ in layers] + bs
+    Deltas = [torch.zeros_like(p) for p in params]
+
+    def step():
+        H = X
+        for l, (values, W, WT_pattern, position) in enumerate(layers):
+            H = SparseLinear.apply(H, values, bs[l], W, WT_pattern, position)
+            H = torch.relu(H) if l < L - 1 else H
+        loss = torch.nn.functional.cross_entropy(H, labels)
+        grads = torch.autograd.grad(loss, params)
+        with torch.no_grad():                                # Nesterov on the stored values only
+            for theta, Dtheta, Delta in zip(params, grads, Deltas):
+                Delta.mul_(mu).sub_(Dtheta, alpha=eta)
+                theta.add_(Delta, alpha=mu).sub_(Dtheta, alpha=eta)
+    return step
+
+
+def worker(backend, density, N, threads, sizes, seconds):
+    """Measure one (backend, density) in this process; returns a result dict."""
+    import torch                                             # every worker, cpp included, imports torch
+    import warnings
+    warnings.filterwarnings("ignore", message=".*[Ss]parse.*")
+    model, X, T, labels = _problem(sizes, density, N)
+    result = {"backend": backend, "density": density, "batch_size": N, "threads": threads}
+    if backend in ("cpp", "numpy", "scipy"):
+        model.threads, model.backend = threads, backend
+        result["ms_per_step"] = _time_steps(lambda: model.step(X, T, 0.01), seconds)
+        if backend == "cpp":
+            result["kernels"] = _kernel_rates(model, N, threads, seconds)
+    else:
+        torch.set_num_threads(threads)
+        result["ms_per_step"] = _time_steps(_torch_step(model, X, labels, threads, backend == "torch-masked"),
+                                            seconds)
+    return result
+
+
+# --- the driver ---------------------------------------------------------------------------
+
+def _measure(backend, density, args):
+    env = dict(os.environ, **{name: str(args.threads) for name in
+                              ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")})
+    command = [sys.executable, "-m", "nerva_edu.benchmarks.sparse", backend, str(density), str(args.batch_size),
+               str(args.threads), args.layer_sizes, str(args.seconds)]
+    process = subprocess.run(command, capture_output=True, text=True, env=env)
+    if process.returncode != 0:
+        raise RuntimeError(f"bench sparse: the {backend} worker failed at density {density}:\n{process.stderr}")
+    return json.loads(process.stdout.strip().splitlines()[-1])
+
+
+def format_table(results, backends, densities):
+    by_key = {(r["backend"], r["density"]): r["ms_per_step"] for r in results}
+    lines = ["ms per step (median)".ljust(22) + "".join(f"{d:>12g}" for d in densities)]
+    for backend in backends:
+        lines.append(backend.ljust(22) + "".join(f"{by_key[backend, d]:12.3f}" for d in densities))
+    if "cpp" in backends:
+        for other in (b for b in backends if b != "cpp"):
+            lines.append(f"{other} / cpp".ljust(22) + "".join(f"{by_key[other, d] / by_key['cpp', d]:11.1f}×"
+                                                             for d in densities))
+    return "\n".join(lines)
+
+
+def format_kernels(results):
+    lines = ["C++ kernels on the first layer (best time; 2·nnz·N flops each)",
+             f"{'density':>9} {'shape':>11} {'SpMM':>18} {'transposed SpMM':>18} {'SDDMM':>18}  SDDMM/SpMM"]
+    for r in results:
+        if "kernels" in r:
+            k = r["kernels"]
+            cells = "".join(f"{k[n]['ms']:8.3f} ms {k[n]['gflops']:5.1f} GF" for n in ("SpMM", "transposed SpMM", "SDDMM"))
+            lines.append(f"{k['density']:9.4g} {'×'.join(map(str, k['shape'])):>11} {cells}  "
+                         f"{k['SDDMM']['ms'] / k['SpMM']['ms']:9.2f}")
+    return "\n".join(lines)
+
+
+def plot(results, backends, path, N, threads):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    figure, axes = plt.subplots(figsize=(6, 4))
+    for backend in backends:
+        points = sorted((r["density"], r["ms_per_step"]) for r in results if r["backend"] == backend)
+        axes.loglog(*zip(*points), marker="o", label=backend)
+    axes.set_xlabel("overall density")
+    axes.set_ylabel("ms per training step")
+    axes.set_title(f"3072-1024-512-10, batch {N}, {threads} threads")
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def run(args):
+    backends = _parse_list(args.backends, str, "--backends", BACKENDS)
+    densities = _parse_list(args.densities, float, "--densities")
+    if any(not 0 < d <= 1 for d in densities):
+        raise ValueError(f"bench sparse: --densities must lie in (0, 1], got {args.densities!r}")
+    results = []
+    for density in densities:
+        for backend in backends:
+            results.append(_measure(backend, density, args))
+            print(f"  {backend:>13} density {density:<6g} {results[-1]['ms_per_step']:10.3f} ms", file=sys.stderr)
+    print(f"layer sizes {args.layer_sizes}, batch {args.batch_size}, float32, {args.threads} threads "
+          "(scipy.sparse products: 1 thread)")
+    print(format_table(results, backends, densities))
+    if "cpp" in backends:
+        print()
+        print(format_kernels(results))
+    if args.json:
+        with open(args.json, "w") as file:
+            json.dump([{key: r[key] for key in ("backend", "density", "batch_size", "threads", "ms_per_step")}
+                       for r in results], file, indent=1)
+    if args.plot:
+        plot(results, backends, args.plot, args.batch_size, args.threads)
+        print(f"plot saved to {args.plot}")
+    return 0
+
+
+if __name__ == "__main__":
+    backend, density, N, threads, sizes, seconds = sys.argv[1:]
+    from nerva_edu.parsing import parse_sizes
+    print(json.dumps(worker(backend, float(density), int(N), int(threads), parse_sizes(sizes), float(seconds))))
