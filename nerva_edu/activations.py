@@ -41,8 +41,8 @@ class _Torch:
         self.maximum, self.tanh, self.exp = torch.maximum, torch.tanh, torch.exp
 
     def where(self, condition, a, b):
-        tensor = lambda v: self.torch.as_tensor(v, dtype=self.dtype)  # noqa: E731
-        return self.torch.where(condition, tensor(a), tensor(b))
+        return self.torch.where(condition, self.torch.as_tensor(a, dtype=self.dtype),
+                                self.torch.as_tensor(b, dtype=self.dtype))
 
 
 def _elementwise(name, formula):

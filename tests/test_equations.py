@@ -13,8 +13,8 @@ import sympy as sp
 from nerva_edu import matrix as M
 from nerva_edu import registry
 from nerva_edu.activations import SReLU
-from nerva_edu.layers import BatchNormalization, Linear, LogSoftmax, Softmax
-from nerva_edu.symbolic import assert_equal, gradient, is_zero, row_vector, symbolic_matrix
+from nerva_edu.layers import Linear
+from nerva_edu.symbolic import is_zero, row_vector, symbolic_matrix
 from nerva_edu.softmax import softmax
 from nerva_edu.validation import layers as layer_validation
 from nerva_edu.validation import losses as loss_validation

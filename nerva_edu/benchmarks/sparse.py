@@ -12,9 +12,12 @@ random batch, with Erdős–Rényi layer densities for each overall density. Bac
 - ``scipy``: scipy.sparse products and the sampled weight gradient (SET's way);
 - ``numpy``: the reference (the printed equations: DW from the dense product DZᵀ·X).
 
-Each (backend, density) runs in its own process with the thread count set for every runtime
+Each backend runs in its own process with the thread count set for every runtime
 (OMP/MKL/OpenBLAS variables, ``torch.set_num_threads``, the C++ pool); scipy.sparse products
-are single-threaded whatever the setting. The time per step is the median over timed steps.
+are single-threaded whatever the setting. For each density the backends' processes are timed
+in alternating rounds (one process works while the others wait on a pipe), so that a load that
+comes and goes on a shared machine affects all of them alike; the time per step is the median
+over the rounds of each round's mean.
 """
 
 import json
@@ -38,9 +41,9 @@ def add_arguments(parser):
     parser.add_argument("--batch-size", type=int, default=100, help="batch size N (default: 100)")
     parser.add_argument("--threads", type=int, default=2, help="threads per backend (default: 2)")
     parser.add_argument("--layer-sizes", default="3072;1024;512;10", help="layer sizes (default: %(default)s)")
-    parser.add_argument("--seconds", type=float, default=2.0,
-                        help="time budget per measurement, at least 5 timed steps (default: 2)")
-    parser.add_argument("--json", metavar="FILE", help="write the results as a JSON list to FILE")
+    parser.add_argument("--rounds", type=int, default=7, help="alternating timing rounds (default: 7)")
+    parser.add_argument("--round-seconds", type=float, default=0.2,
+                        help="time per round and backend, at least 2 steps (default: 0.2)")
     parser.add_argument("--plot", metavar="FILE", default="sparse-benchmark.png",
                         help="log-log plot of time per step against density (default: %(default)s; '' for none)")
 
@@ -69,15 +72,13 @@ def _problem(sizes, density, N, seed=0):
     return model, X, T, labels
 
 
-def _time_steps(step, seconds):
-    for _ in range(2):
-        step()                                               # warm-up (JIT, allocation)
-    times, start = [], time.perf_counter()
-    while len(times) < 5 or time.perf_counter() - start < seconds and len(times) < 1000:
-        t = time.perf_counter()
+def _time_round(step, seconds):
+    """Mean seconds per step over at least 2 steps and about ``seconds``."""
+    count, start = 0, time.perf_counter()
+    while count < 2 or time.perf_counter() - start < seconds:
         step()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times) * 1e3
+        count += 1
+    return (time.perf_counter() - start) / count
 
 
 def _kernel_rates(model, N, threads, seconds):
@@ -96,7 +97,7 @@ def _kernel_rates(model, N, threads, seconds):
     for name, call in calls.items():
         call()
         best, start = float("inf"), time.perf_counter()
-        while time.perf_counter() - start < seconds / 6:
+        while time.perf_counter() - start < seconds:
             t = time.perf_counter()
             call()
             best = min(best, time.perf_counter() - t)
@@ -168,36 +169,66 @@ def _torch_step(model, X, labels, threads, masked, eta=0.01, mu=0.9):
     return step
 
 
-def worker(backend, density, N, threads, sizes, seconds):
-    """Measure one (backend, density) in this process; returns a result dict."""
+def worker(backend, density, N, threads, sizes):
+    """Serve one (backend, density) in this process: after setup print "ready", then answer each
+    line "round SECONDS" with the mean seconds per step of one round, and "kernels SECONDS" with
+    the C++ kernel rates (JSON), until the input ends."""
     import torch                                             # every worker, cpp included, imports torch
     import warnings
     warnings.filterwarnings("ignore", message=".*[Ss]parse.*")
+    torch.set_num_threads(threads)
     model, X, T, labels = _problem(sizes, density, N)
-    result = {"backend": backend, "density": density, "batch_size": N, "threads": threads}
     if backend in ("cpp", "numpy", "scipy"):
         model.threads, model.backend = threads, backend
-        result["ms_per_step"] = _time_steps(lambda: model.step(X, T, 0.01), seconds)
-        if backend == "cpp":
-            result["kernels"] = _kernel_rates(model, N, threads, seconds)
+        step = lambda: model.step(X, T, 0.01)                   # noqa: E731
     else:
-        torch.set_num_threads(threads)
-        result["ms_per_step"] = _time_steps(_torch_step(model, X, labels, threads, backend == "torch-masked"),
-                                            seconds)
-    return result
+        step = _torch_step(model, X, labels, threads, backend == "torch-masked")
+    for _ in range(2):
+        step()                                               # warm-up (JIT, allocation)
+    print("ready", flush=True)
+    for line in sys.stdin:
+        command, seconds = line.split()
+        answer = _time_round(step, float(seconds)) if command == "round" else _kernel_rates(model, N, threads, float(seconds))
+        print(json.dumps(answer), flush=True)
 
 
 # --- the driver ---------------------------------------------------------------------------
 
-def _measure(backend, density, args):
+def _start(backend, density, args):
     env = dict(os.environ, **{name: str(args.threads) for name in
                               ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")})
     command = [sys.executable, "-m", "nerva_edu.benchmarks.sparse", backend, str(density), str(args.batch_size),
-               str(args.threads), args.layer_sizes, str(args.seconds)]
-    process = subprocess.run(command, capture_output=True, text=True, env=env)
-    if process.returncode != 0:
-        raise RuntimeError(f"bench sparse: the {backend} worker failed at density {density}:\n{process.stderr}")
-    return json.loads(process.stdout.strip().splitlines()[-1])
+               str(args.threads), args.layer_sizes]
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+    if process.stdout.readline().strip() != "ready":
+        process.kill()
+        raise RuntimeError(f"bench sparse: the {backend} worker failed to start at density {density}")
+    return process
+
+
+def _ask(process, command):
+    process.stdin.write(command + "\n")
+    process.stdin.flush()
+    return json.loads(process.stdout.readline())
+
+
+def measure(density, backends, args):
+    """One result per backend at this density, timed in alternating rounds."""
+    processes = {backend: _start(backend, density, args) for backend in backends}
+    try:
+        rounds = {backend: [] for backend in backends}
+        for _ in range(args.rounds):
+            for backend, process in processes.items():
+                rounds[backend].append(_ask(process, f"round {args.round_seconds}"))
+        results = [{"backend": backend, "density": density, "batch_size": args.batch_size, "threads": args.threads,
+                    "ms_per_step": statistics.median(rounds[backend]) * 1e3} for backend in backends]
+        if "cpp" in processes:
+            results[backends.index("cpp")]["kernels"] = _ask(processes["cpp"], f"kernels {args.round_seconds}")
+    finally:
+        for process in processes.values():
+            process.stdin.close()
+            process.wait()
+    return results
 
 
 def format_table(results, backends, densities):
@@ -234,7 +265,7 @@ def plot(results, backends, path, N, threads):
         axes.loglog(*zip(*points), marker="o", label=backend)
     axes.set_xlabel("overall density")
     axes.set_ylabel("ms per training step")
-    axes.set_title(f"3072-1024-512-10, batch {N}, {threads} threads")
+    axes.set_title(f"batch {N}, {threads} threads")
     axes.legend()
     figure.tight_layout()
     figure.savefig(path, dpi=120)
@@ -242,32 +273,30 @@ def plot(results, backends, path, N, threads):
 
 
 def run(args):
+    """Measure, print the table and the kernel rates, save the plot; return the JSON list."""
     backends = _parse_list(args.backends, str, "--backends", BACKENDS)
     densities = _parse_list(args.densities, float, "--densities")
     if any(not 0 < d <= 1 for d in densities):
         raise ValueError(f"bench sparse: --densities must lie in (0, 1], got {args.densities!r}")
     results = []
     for density in densities:
-        for backend in backends:
-            results.append(_measure(backend, density, args))
-            print(f"  {backend:>13} density {density:<6g} {results[-1]['ms_per_step']:10.3f} ms", file=sys.stderr)
-    print(f"layer sizes {args.layer_sizes}, batch {args.batch_size}, float32, {args.threads} threads "
+        results += measure(density, backends, args)
+        print(f"  density {density:g}: " + ", ".join(f"{r['backend']} {r['ms_per_step']:.3f} ms"
+                                                    for r in results[-len(backends):]), file=sys.stderr)
+    print(f"sparse training step: MLP {args.layer_sizes.replace(';', '-')}, batch {args.batch_size}, float32, "
+          f"softmax cross-entropy, Nesterov(0.9), Erdős–Rényi densities; {args.threads} threads per backend "
           "(scipy.sparse products: 1 thread)")
     print(format_table(results, backends, densities))
     if "cpp" in backends:
         print()
         print(format_kernels(results))
-    if args.json:
-        with open(args.json, "w") as file:
-            json.dump([{key: r[key] for key in ("backend", "density", "batch_size", "threads", "ms_per_step")}
-                       for r in results], file, indent=1)
     if args.plot:
         plot(results, backends, args.plot, args.batch_size, args.threads)
         print(f"plot saved to {args.plot}")
-    return 0
+    return [{key: r[key] for key in ("backend", "density", "batch_size", "threads", "ms_per_step")} for r in results]
 
 
 if __name__ == "__main__":
-    backend, density, N, threads, sizes, seconds = sys.argv[1:]
+    backend, density, N, threads, sizes = sys.argv[1:]
     from nerva_edu.parsing import parse_sizes
-    print(json.dumps(worker(backend, float(density), int(N), int(threads), parse_sizes(sizes), float(seconds))))
+    worker(backend, float(density), int(N), int(threads), parse_sizes(sizes))

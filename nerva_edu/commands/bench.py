@@ -96,7 +96,14 @@ def run_dense(args):
 # name -> (help, add its options, run it: args -> a JSON-serializable result)
 BENCHMARKS = {
     "dense": ("time a dense MLP training step in nerva_edu and in torch", add_dense_arguments, run_dense),
+    "sparse": ("time a sparse MLP training step: C++ kernels, torch (masked, CSR), SciPy, NumPy",
+               lambda parser: sparse_benchmark().add_arguments(parser), lambda args: sparse_benchmark().run(args)),
 }
+
+
+def sparse_benchmark():
+    from nerva_edu.benchmarks import sparse
+    return sparse
 
 
 def add_parser(commands):

@@ -11,8 +11,6 @@ simply uses W, with no mask and no rescaling. (The spec does not scale; with its
 0/1 mask the evaluation weights would have to be multiplied by p.)
 """
 
-import numpy as np
-
 from nerva_edu.matrix import kind, shape
 
 

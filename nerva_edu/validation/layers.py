@@ -33,6 +33,7 @@ from nerva_edu.backends import Elementwise
 from nerva_edu.layers import (Activation, ActivationDropout, BatchNormalization, Linear, LinearDropout, LogSoftmax,
                               Softmax, SReLULayer)
 from nerva_edu.registry import register
+from nerva_edu.softmax import softmax_batch
 from nerva_edu.symbolic import assert_equal, gradient, symbolic_matrix
 from nerva_edu.validation import as_torch, assert_close
 
@@ -135,14 +136,14 @@ def build_activation(act):
     return build
 
 
+_f, _u = sp.Function("f"), sp.Dummy("u")
+
+
 class GenericActivation(_Activation):
-    """An arbitrary differentiable function f (a SymPy undefined function) and its derivative f'."""
-    f = sp.Function("f")
-    u = sp.Dummy("u")
-    function = Elementwise("f", numpy=None, torch=None, sympy=lambda z: GenericActivation.f(z))
-    derivative = Elementwise("f'", numpy=None, torch=None,
-                             sympy=lambda z: sp.Subs(sp.Derivative(GenericActivation.f(GenericActivation.u),
-                                                                   GenericActivation.u), GenericActivation.u, z))
+    """An arbitrary differentiable function f (a SymPy undefined function) and its derivative
+    f' (evaluated at z), for the symbolic proof of the activation layer for every activation."""
+    function = Elementwise("f", numpy=None, torch=None, sympy=_f)
+    derivative = Elementwise("f'", numpy=None, torch=None, sympy=lambda z: sp.Subs(sp.Derivative(_f(_u), _u), _u, z))
 
 
 def _torch_activation_layers():
@@ -162,14 +163,13 @@ def srelu_point(overlap):
     of srelu (left, middle and right; or, with overlapping thresholds t_r < t_l, both ends)."""
     def at(layer, X):
         rng = np.random.default_rng(3)
-        numbers = lambda A: sp.Matrix(A.rows, A.cols, [sp.Rational(int(v), 4) for v in rng.integers(-8, 9, A.rows * A.cols)])  # noqa: E731
         point = {}
-        for A in (X, layer.W, layer.b):
-            point.update(zip(A, numbers(A)))
+        for A in (X, layer.W, layer.b):              # multiples of 1/4, so Z is a multiple of 1/16
+            point.update({a: sp.Rational(int(v), 4) for a, v in zip(A, rng.integers(-8, 9, len(A)))})
         Z = sorted(set(layer.Z.subs(point)))
         low, high = Z[len(Z) // 3], Z[(2 * len(Z)) // 3]
-        tl, tr = (high + sp.Rational(1, 32), low - sp.Rational(1, 32)) if overlap else (low + sp.Rational(1, 32),
-                                                                                        high + sp.Rational(1, 32))
+        gap = sp.Rational(1, 32)                     # no entry of Z lies on a threshold
+        tl, tr = (high + gap, low - gap) if overlap else (low + gap, high + gap)
         point.update({layer.tl: tl, layer.tr: tr})
         return point
     return at
@@ -216,7 +216,6 @@ def _sympy_log_softmax_printed_DZ():
     DY = symbolic_matrix("c", N, K)
     layer.backpropagate(Y, DY)
     ones = M.ones(K, like=Y)
-    from nerva_edu.softmax import softmax_batch
     printed = DY - M.hadamard(softmax_batch(layer.Z), DY @ ones @ ones.T)
     assert_equal(layer.DZ, printed, "log-softmax layer: DZ = DY − softmax(Z) ⊙ (DY·1_K·1_Kᵀ)")
 
