@@ -41,10 +41,17 @@ def check_matrix(op, W):
         raise TypeError(f"{op}: W must be a nerva_edu.sparse.CSRMatrix, got {type(W).__name__}")
 
 
+def buffer(A):
+    """A for a pointer argument of a kernel (no copy); cppyy's nullptr for an empty array,
+    which has no buffer (the kernel then reads nothing from it)."""
+    import cppyy
+    return A if A.size else cppyy.nullptr
+
+
 def view(W):
     """A C++ ``CsrView`` on the arrays of W (no copy: W must outlive it)."""
-    col_ptr, row_index, position = W.transposed_pattern()
-    return load().CsrView(W.shape[0], W.shape[1], W.indptr, W.indices, W.values, col_ptr, row_index, position)
+    arrays = (W.indptr, W.indices, W.values, *W.transposed_pattern())
+    return load().CsrView(W.shape[0], W.shape[1], *map(buffer, arrays))
 
 
 def check_batch(op, name, X, rows, cols):
@@ -73,7 +80,7 @@ def spmm(W, X, b, threads=None):
     if b.shape != (1, K):
         raise ValueError(f"{op}: b has shape {b.shape}, expected (1, {K}) to match W of shape {W.shape}")
     Yt = np.empty((K, X.shape[0]), dtype=np.float32)
-    load().spmm(threads, view(W), Xt, b, Yt, X.shape[0])
+    load().spmm(threads, view(W), buffer(Xt), buffer(b), buffer(Yt), X.shape[0])
     return Yt.T
 
 
@@ -85,7 +92,7 @@ def spmm_transposed(W, DY, threads=None):
     K, D = W.shape
     DYt = check_batch(op, "DY", DY, None, K)
     DXt = np.empty((D, DY.shape[0]), dtype=np.float32)
-    load().spmm_transposed(threads, view(W), DYt, DXt, DY.shape[0])
+    load().spmm_transposed(threads, view(W), buffer(DYt), buffer(DXt), DY.shape[0])
     return DXt.T
 
 
@@ -98,5 +105,5 @@ def sddmm(W, DY, X, threads=None):
     DYt = check_batch(op, "DY", DY, None, K)
     Xt = check_batch(op, "X", X, DY.shape[0], D)
     DW = np.empty(W.nnz, dtype=np.float32)
-    load().sddmm(threads, view(W), DYt, Xt, DW, DY.shape[0])
+    load().sddmm(threads, view(W), buffer(DYt), buffer(Xt), buffer(DW), DY.shape[0])
     return DW
