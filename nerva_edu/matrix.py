@@ -207,7 +207,9 @@ def sqrt(X):
 def inv_sqrt(X, epsilon=0):
     """X^(-1/2) element-wise, computed as 1/√(X + ε) (Table 2); ε = 0 gives the exact form."""
     backend = _matrix("inv_sqrt", X)
-    return backend.reciprocal(backend.sqrt(X + epsilon if epsilon else X))
+    if epsilon:
+        X = X + epsilon * backend.ones(*backend.shape(X), X)
+    return backend.reciprocal(backend.sqrt(X))
 
 
 def log_sigmoid(X):

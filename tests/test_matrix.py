@@ -134,3 +134,12 @@ def test_mixed_kinds_raise_type_error():
 def test_kind_and_shape():
     assert [M.kind(v) for v in (np.ones((1, 1)), sp.ones(1, 1), torch.ones(1, 1))] == ["numpy", "sympy", "torch"]
     assert M.shape(torch.ones(2, 3)) == M.shape(sp.ones(2, 3)) == M.shape(np.ones((2, 3))) == (2, 3)
+
+
+def test_inv_sqrt_with_epsilon_works_on_every_kind():
+    X = np.array([[1.0, 4.0]])
+    expected = 1 / np.sqrt(X + 0.5)
+    for value in (X, as_torch(X), as_sympy(X)):
+        np.testing.assert_allclose(as_numpy(M.inv_sqrt(value, epsilon=0.5)), expected)
+    x = sp.Symbol("x", positive=True)
+    assert M.inv_sqrt(sp.Matrix([[x]]), epsilon=sp.Rational(1, 2))[0, 0] == 1 / sp.sqrt(x + sp.Rational(1, 2))

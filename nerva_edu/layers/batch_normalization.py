@@ -71,7 +71,7 @@ class BatchNormalization(Layer):
 
     def _inv_sqrt_Sigma(self):
         """(Σ + ε)^(−1/2), element-wise."""
-        return inv_sqrt(self.Sigma + self.epsilon * ones(1, shape(self.Sigma)[1], like=self.Sigma))
+        return inv_sqrt(self.Sigma, self.epsilon)
 
     def _update_running_statistics(self, mean, Sigma, N):
         m = self.momentum
