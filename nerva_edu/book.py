@@ -31,13 +31,13 @@ def show_cpp(header, start, end=None):
     _code("\n".join(lines[first:last + (1 if end is not None else 0)]), "c++")
 
 
-def check_equations(prefix):
-    """Run the registered validations whose id starts with ``prefix``, print the table, and
-    raise AssertionError listing the failures if any check fails."""
-    results = validate(prefix)
+def check_equations(*prefixes):
+    """Run the registered validations whose id starts with one of ``prefixes``, print one
+    table, and raise AssertionError listing the failures if any check fails."""
+    results = [result for prefix in prefixes for result in validate(prefix)]
     print(format_table(results))
     failures = [f"{r['id']}: {f}" for r in results for f in r["failures"]]
-    assert results and not failures, "\n".join(failures) or f"no equations start with {prefix!r}"
+    assert results and not failures, "\n".join(failures) or f"no equations start with {prefixes!r}"
 
 
 def chapter_title(chapter):

@@ -2,8 +2,8 @@
 
 Each ``check_...(my_fn)`` calls ``my_fn`` on random NumPy inputs of several (non-square)
 shapes, then on float64 torch tensors, then on small SymPy matrices of symbols, and compares
-with the library's own code (``nerva_edu.matrix``, ``nerva_edu.layers``, ``nerva_edu.softmax``)
-and, for gradients, with torch autograd. A wrong answer is explained: a wrong shape, a 1-D
+with the library's own code (``nerva_edu.matrix``, ``nerva_edu.layers``, ``nerva_edu.softmax``,
+``nerva_edu.losses``) and, for gradients, with torch autograd. A wrong answer is explained: a wrong shape, a 1-D
 result where the spec has a row or column vector, a transposed result, a wrong sign, a
 constant factor (a mean where a sum was meant), rows and columns swapped.
 
@@ -24,13 +24,14 @@ import sympy as sp
 
 from nerva_edu import matrix
 from nerva_edu.layers import Linear
+from nerva_edu.losses import LOSSES
 from nerva_edu.softmax import softmax_batch
 from nerva_edu.symbolic import is_zero, symbolic_matrix
 from nerva_edu.validation import as_numpy, as_sympy, as_torch
 
 __all__ = ["Verdict", "check_columns_sum", "check_rows_sum", "check_columns_mean", "check_rows_mean",
            "check_row_repeat", "check_column_repeat", "check_hadamard", "check_softmax",
-           "check_linear_feedforward", "check_linear_backward"]
+           "check_linear_feedforward", "check_linear_backward", "check_loss_gradient"]
 
 SHAPES = [(2, 3), (4, 1), (1, 5), (3, 2)]  # non-square, so that a transposed result shows
 
@@ -214,7 +215,7 @@ def _symbolic(verdict, fn, arguments, reference, names):
     for name, got, want in zip(names, actual, reference(*arguments)):
         if got.shape != want.shape:
             verdict.problems.append(f"{name} on SymPy matrices has shape {got.shape}, expected {want.shape}.")
-        elif not is_zero(got - want):
+        elif not is_zero((got - want).applyfunc(lambda e: e.rewrite(sp.exp))):  # so tanh and σ compare
             verdict.problems.append(f"{name} on SymPy matrices differs from the library's by "
                                     f"{sp.simplify(got - want)}.")
     if verdict.passed:
@@ -349,3 +350,53 @@ def check_linear_backward(fn):
     cases = [[X, W, _random(rng, X.shape[0], W.shape[0])] for X, W, _ in _linear_cases(rng)]
     symbols = [symbolic_matrix("x", 2, 3), symbolic_matrix("w", 2, 3), symbolic_matrix("dy", 2, 2)]
     return _grade("linear backward", fn, cases, _linear_gradients, ["DW", "Db", "DX"], symbolic_case=symbols)
+
+
+# --- loss gradients (spec §6) ----------------------------------------------------------------
+
+_LOG_OF_OUTPUTS = ("cross_entropy", "negative_log_likelihood")  # log(Y): outputs must be positive
+
+
+def _loss_gradient(loss):
+    """DY = ∇_Y L(Y, T): torch autograd of the library's loss value for numbers, the library's
+    gradient (proven in nerva_edu.validation.losses) for symbols."""
+    def reference(Y, T):
+        if isinstance(Y, sp.MatrixBase):
+            return [LOSSES[loss].gradient(Y, T)]
+        Y = as_torch(as_numpy(Y)).requires_grad_()
+        LOSSES[loss](Y, as_torch(as_numpy(T))).backward()
+        return [Y.grad]
+    return reference
+
+
+def check_loss_gradient(fn, loss):
+    """fn(Y, T) must return DY = ∇_Y L(Y, T) of the batch loss named ``loss``, a key of
+    ``nerva_edu.losses.LOSSES`` (e.g. "mean_squared_error", "softmax_cross_entropy").
+
+    The targets T are general (their rows do not sum to 1), so the one-hot simplification of
+    softmax cross-entropy is recognized and explained. For softmax and logistic cross-entropy
+    the verdict notes whether fn stays finite for outputs of magnitude 1e4.
+    """
+    if loss not in LOSSES:
+        raise ValueError(f"check_loss_gradient: unknown loss {loss!r}; accepted: {', '.join(LOSSES)}")
+    rng = np.random.default_rng(2024)
+    positive = loss in _LOG_OF_OUTPUTS
+    cases = [[rng.uniform(0.1, 1.0, (N, K)) if positive else _random(rng, N, K), rng.uniform(0.1, 1.0, (N, K))]
+             for N, K in [(2, 3), (4, 2), (1, 5), (3, 3)]]
+    symbols = [symbolic_matrix("y", 2, 3, positive=True) if positive else symbolic_matrix("y", 2, 3),
+               symbolic_matrix("t", 2, 3)]
+    reference = _loss_gradient(loss)
+    verdict = _grade(f"{loss} gradient", fn, cases, reference, ["DY"], symbolic_case=symbols)
+    Y, T = cases[0]
+    if not verdict.passed:
+        if loss == "softmax_cross_entropy" and _agrees(lambda Y: fn(Y, T), Y, softmax_batch(Y) - T):
+            verdict.problems = ["DY is softmax(Y) − T, the one-hot simplification: it holds only when every row "
+                                "of T sums to 1, and these targets do not. For general targets "
+                                "DY = softmax(Y) ⊙ (T·1_K·1_Kᵀ) − T (spec eq. (31))."]
+        return verdict
+    if loss in ("softmax_cross_entropy", "logistic_cross_entropy"):
+        stable = _agrees(lambda Y: fn(Y, T), 1e4 * Y, _as_array(reference(1e4 * Y, T)[0]))
+        verdict.notes.append("stable for outputs of magnitude 1e4" if stable else
+                             "it overflows (inf or nan) for outputs of magnitude 1e4: use the stable softmax "
+                             "or a sigmoid that never computes e^x for large x")
+    return verdict

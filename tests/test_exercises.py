@@ -114,3 +114,54 @@ def test_wrong_on_symbols_only_is_caught():
     def numpy_and_torch_right_sympy_wrong(X):
         return matrix.rows_sum(X) if matrix.kind(X) != "sympy" else matrix.rows_sum(X) + matrix.ones(2, 1, like=X)
     _failing(exercises.check_rows_sum, numpy_and_torch_right_sympy_wrong, "SymPy", "differs")
+
+
+# --- loss gradients --------------------------------------------------------------------------
+
+def _naive_sigmoid(Y):
+    return 1 / (1 + np.exp(-Y))
+
+
+@pytest.mark.parametrize("loss, submission, proven", [
+    ("squared_error", lambda Y, T: 2 * (Y - T), True),
+    ("mean_squared_error", lambda Y, T: 2 * (Y - T) / (Y.shape[0] * Y.shape[1]), True),
+    ("cross_entropy", lambda Y, T: -matrix.hadamard(T, matrix.reciprocal(Y)), True),
+    ("softmax_cross_entropy", lambda Y, T: matrix.hadamard(stable_softmax_batch(Y),
+                                                           matrix.column_repeat(matrix.rows_sum(T), matrix.shape(T)[1])) - T,
+     True),
+    ("logistic_cross_entropy", lambda Y, T: matrix.hadamard(T, matrix.reciprocal(matrix.ones(*matrix.shape(Y), like=Y)
+                                                                                   + matrix.exp(-Y))) - T, True),
+    ("negative_log_likelihood", lambda Y, T: -T / (Y * T).sum(axis=1, keepdims=True), False),
+])
+def test_correct_loss_gradients_pass(loss, submission, proven):
+    verdict = exercises.check_loss_gradient(submission, loss)
+    assert verdict.passed, str(verdict)
+    assert ("SymPy symbols" in str(verdict)) == proven, str(verdict)
+    if loss == "softmax_cross_entropy":
+        assert "stable for outputs of magnitude 1e4" in str(verdict)
+
+
+def test_loss_gradient_mistakes_are_explained():
+    _failing(lambda fn: exercises.check_loss_gradient(fn, "softmax_cross_entropy"),
+             lambda Y, T: stable_softmax_batch(Y) - T, "one-hot simplification", "T·1_K·1_Kᵀ")
+    _failing(lambda fn: exercises.check_loss_gradient(fn, "mean_squared_error"), lambda Y, T: 2 * (Y - T),
+             "constant factor", "6 times")
+    _failing(lambda fn: exercises.check_loss_gradient(fn, "squared_error"), lambda Y, T: 2 * (T - Y), "wrong sign")
+    _failing(lambda fn: exercises.check_loss_gradient(fn, "cross_entropy"), lambda Y, T: (-T / Y).sum(axis=0),
+             "DY", "shape (3,), expected (2, 3)")
+
+
+def test_unstable_loss_gradient_gets_a_note():
+    with np.errstate(all="ignore"):
+        verdict = exercises.check_loss_gradient(lambda Y, T: T * _naive_sigmoid(Y) - T, "logistic_cross_entropy")
+    assert verdict.passed, str(verdict)
+    naive_softmax = lambda Y: np.exp(Y) / np.exp(Y).sum(axis=1, keepdims=True)  # noqa: E731
+    with np.errstate(all="ignore"):
+        verdict = exercises.check_loss_gradient(lambda Y, T: naive_softmax(Y) * T.sum(axis=1, keepdims=True) - T,
+                                                "softmax_cross_entropy")
+    assert verdict.passed and "overflows" in str(verdict), str(verdict)
+
+
+def test_unknown_loss_is_rejected():
+    with pytest.raises(ValueError, match="accepted: squared_error"):
+        exercises.check_loss_gradient(lambda Y, T: Y, "hinge")
