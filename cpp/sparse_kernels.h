@@ -76,9 +76,11 @@ inline void cpu_relax() {
 #endif
 }
 
-// Worker threads that run one parallel region at a time. Between regions a worker spins for
-// about 100 µs (the next kernel of a training step follows within microseconds), then sleeps on
-// a condition variable, so an idle pool uses no CPU.
+// Worker threads that run one parallel region at a time. A region is split into chunks that
+// the calling thread and the workers claim one by one, so a worker that the operating system
+// has not scheduled (the machine is shared; 2 cores) delays nothing: the others take its chunks.
+// Between regions a worker spins for about 100 µs (the next kernel of a training step follows
+// within microseconds), then sleeps on a condition variable, so an idle pool uses no CPU.
 class ThreadPool {
  public:
   // The process-wide pool. Never destroyed: its detached workers end with the process.
@@ -87,84 +89,93 @@ class ThreadPool {
     return *pool;
   }
 
-  // Run task(t, threads) for t = 0, ..., threads - 1, t = 0 on the calling thread.
-  void run(int threads, const std::function<void(int, int)>& task) {
+  // Run task(c) for c = 0, ..., chunks - 1 on the calling thread and up to threads - 1 workers.
+  void run(int threads, int chunks, const std::function<void(int)>& task) {
     FlushSubnormals flush;
-    if (threads <= 1) {
-      task(0, 1);
+    if (threads <= 1 || chunks <= 1) {
+      for (int c = 0; c < chunks; c++) task(c);
       return;
     }
-    while (workers_ < threads - 1) {
-      std::thread(&ThreadPool::work, this, ++workers_, generation_.load()).detach();
-    }
+    while (workers_ < threads - 1) std::thread(&ThreadPool::work, this, state_.load()).detach(), workers_++;
+    task_ = &task;
+    done_.store(0, std::memory_order_relaxed);
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      task_ = &task;
-      threads_ = threads;
-      unfinished_.store(workers_, std::memory_order_relaxed);
-      generation_.fetch_add(1, std::memory_order_release);
+      std::uint64_t generation = (state_.load(std::memory_order_relaxed) >> 32) + 1;
+      state_.store(generation << 32 | std::uint64_t(chunks) << 16, std::memory_order_release);
     }
     wake_.notify_all();
-    task(0, threads);
-    for (long spins = 0; unfinished_.load(std::memory_order_acquire) > 0; spins++) {
-      if (spins < 100000) cpu_relax(); else std::this_thread::yield();
-    }
+    while (claim(state_.load(std::memory_order_acquire))) {}
+    while (done_.load(std::memory_order_acquire) < chunks) cpu_relax();
   }
 
  private:
   ThreadPool() = default;
 
-  // Worker `index` (1, 2, ...) takes part in a region if index < threads_; every worker
-  // acknowledges every region, so none can lag behind into the next one.
-  void work(int index, unsigned long seen) {
-    FlushSubnormals flush;
+  // state_ = generation (32 bits) | chunks (16 bits) | next unclaimed chunk (16 bits), in one
+  // atomic word, so that a claim always refers to the region that is running. Claim and run one
+  // chunk; false when no chunk is left. While a claimed chunk runs its region cannot end, so
+  // task_ (written before the region's state was published) stays valid.
+  bool claim(std::uint64_t state) {
     for (;;) {
-      seen = wait_for_region(seen);
-      if (index < threads_) (*task_)(index, threads_);
-      unfinished_.fetch_sub(1, std::memory_order_release);
+      const std::uint64_t chunks = (state >> 16) & 0xFFFF, next = state & 0xFFFF;
+      if (next >= chunks) return false;
+      if (state_.compare_exchange_weak(state, state + 1, std::memory_order_acq_rel)) {
+        (*task_)(int(next));
+        done_.fetch_add(1, std::memory_order_release);
+        return true;
+      }
     }
   }
 
-  unsigned long wait_for_region(unsigned long seen) {
+  void work(std::uint64_t state) {
+    FlushSubnormals flush;
+    for (;;) {
+      state = wait_for_region(state >> 32);
+      while (claim(state_.load(std::memory_order_acquire))) {}
+    }
+  }
+
+  std::uint64_t wait_for_region(std::uint64_t seen) {
     auto start = std::chrono::steady_clock::now();
     while (std::chrono::steady_clock::now() - start < std::chrono::microseconds(100)) {
       for (int i = 0; i < 64; i++) {
-        unsigned long generation = generation_.load(std::memory_order_acquire);
-        if (generation != seen) return generation;
+        std::uint64_t state = state_.load(std::memory_order_acquire);
+        if ((state >> 32) != seen) return state;
         cpu_relax();
       }
     }
     std::unique_lock<std::mutex> lock(mutex_);
-    wake_.wait(lock, [&] { return generation_.load(std::memory_order_relaxed) != seen; });
-    return generation_.load(std::memory_order_acquire);
+    wake_.wait(lock, [&] { return (state_.load(std::memory_order_relaxed) >> 32) != seen; });
+    return state_.load(std::memory_order_acquire);
   }
 
   int workers_ = 0;
-  const std::function<void(int, int)>* task_ = nullptr;
-  int threads_ = 1;
-  std::atomic<unsigned long> generation_{0};
-  std::atomic<int> unfinished_{0};
+  const std::function<void(int)>* task_ = nullptr;
+  std::atomic<std::uint64_t> state_{0};
+  std::atomic<int> done_{0};
   std::mutex mutex_;
   std::condition_variable wake_;
 };
 
-// Split the rows [0, rows) into `threads` contiguous ranges of about equal cost, where row r costs
-// its number of nonzeros plus one (ptr is a CSR row pointer; nullptr means rows of equal cost), and
-// call body(first, last) for each range on its own thread.
+// Split the rows [0, rows) into contiguous ranges of about equal cost, where row r costs its
+// number of nonzeros plus one (ptr is a CSR row pointer; nullptr means rows of equal cost), and
+// call body(first, last) for each range, in parallel on `threads` threads. There are four ranges
+// per thread, so that the others can take over the ranges of a thread that is not running.
 template <typename Body>
 void parallel_rows(int threads, long rows, const int* ptr, Body body) {
   auto cost = [&](long r) { return (ptr ? ptr[r] : 0) + r; };  // cost of the rows [0, r)
-  threads = int(std::max(1L, std::min<long>(threads, rows)));
-  ThreadPool::instance().run(threads, [&](int t, int count) {
-    auto boundary = [&](int part) {  // first row r with cost(r) >= part/count of the total
-      long target = (long)((double)cost(rows) * part / count), low = 0, high = rows;
-      while (low < high) {
-        long middle = (low + high) / 2;
-        if (cost(middle) < target) low = middle + 1; else high = middle;
-      }
-      return low;
-    };
-    long first = boundary(t), last = t + 1 == count ? rows : boundary(t + 1);
+  const int chunks = threads <= 1 ? 1 : int(std::min<long>(4L * threads, std::max(rows, 1L)));
+  auto boundary = [&](int part) {  // the first row r with cost(r) >= part/chunks of the total
+    long target = (long)((double)cost(rows) * part / chunks), low = 0, high = rows;
+    while (low < high) {
+      long middle = (low + high) / 2;
+      if (cost(middle) < target) low = middle + 1; else high = middle;
+    }
+    return low;
+  };
+  ThreadPool::instance().run(threads, chunks, [&](int c) {
+    long first = boundary(c), last = c + 1 == chunks ? rows : boundary(c + 1);
     if (first < last) body(first, last);
   });
 }

@@ -12,7 +12,6 @@ import pytest
 
 from nerva_edu import registry
 from nerva_edu.layers import Linear
-from nerva_edu.softmax import softmax
 from nerva_edu.validation import layers as layer_validation
 from nerva_edu.validation import losses as loss_validation
 
