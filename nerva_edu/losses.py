@@ -57,14 +57,14 @@ def mean_squared_error_batch(Y, T):
     """L_MSE(Y, T) = L_SE(Y, T) / (K · N)."""
     _check("mean_squared_error_batch", Y, T)
     N, K = shape(Y)
-    return squared_error_batch(Y, T) * (1 / (K * N))
+    return squared_error_batch(Y, T) / (K * N)
 
 
 def mean_squared_error_batch_gradient(Y, T):
     """∇_Y L_MSE(Y, T) = 2(Y − T) / (K · N) (not printed in the spec; follows from (29))."""
     _check("mean_squared_error_batch_gradient", Y, T)
     N, K = shape(Y)
-    return squared_error_batch_gradient(Y, T) * (1 / (K * N))
+    return squared_error_batch_gradient(Y, T) / (K * N)
 
 
 # --- cross-entropy (30) --------------------------------------------------------------------

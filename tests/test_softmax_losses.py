@@ -127,3 +127,13 @@ def test_batch_loss_is_the_sum_of_the_rows(data):
     T = one_hot(labels, Y.shape[1])
     total = sum(L.softmax_cross_entropy(Y[i:i + 1], T[i:i + 1]) for i in range(Y.shape[0]))
     np.testing.assert_allclose(L.softmax_cross_entropy_batch(Y, T), total, rtol=1e-10)
+
+
+def test_mean_squared_error_is_exact_on_symbols():
+    # the division by K·N stays a rational on SymPy matrices (no floats in a proof or a printed formula)
+    import sympy as sp
+    from nerva_edu.symbolic import symbolic_matrix
+    Y, T = symbolic_matrix("y", 2, 3), symbolic_matrix("t", 2, 3)
+    for value in (L.mean_squared_error_batch(Y, T), *L.mean_squared_error_batch_gradient(Y, T)):
+        assert not sp.sympify(value).atoms(sp.Float), value
+    assert L.mean_squared_error_batch_gradient(Y, T)[0, 0] == (Y[0, 0] - T[0, 0]) / 3
