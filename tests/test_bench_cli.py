@@ -23,4 +23,4 @@ def test_bench_needs_a_benchmark_name(capsys):
         main(["bench"])
     with pytest.raises(SystemExit):
         main(["bench", "sparse-nonexistent"])
-    assert "invalid choice: 'sparse-nonexistent' (choose from 'dense')" in capsys.readouterr().err
+    assert "invalid choice: 'sparse-nonexistent' (choose from 'dense', 'sparse')" in capsys.readouterr().err
