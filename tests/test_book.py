@@ -66,3 +66,10 @@ def test_chapter_has_goals_and_exercises_with_solutions(path):
 def test_every_toc_entry_exists():
     missing = [f for f in toc_files() if not any((ROOT / f).with_suffix(s).is_file() for s in (".ipynb", ".md"))]
     assert not missing, f"_toc.yml lists files that do not exist: {missing}"
+
+
+def test_every_registered_equation_names_a_chapter_of_the_book():
+    from nerva_edu.registry import all_equations
+    chapters = set(toc_files())
+    orphans = sorted({e.chapter for e in all_equations()} - chapters)
+    assert not orphans, f"registered equations name chapters that are not in _toc.yml: {orphans}"
