@@ -17,7 +17,8 @@ Each backend runs in its own process with the thread count set for every runtime
 are single-threaded whatever the setting. For each density the backends' processes are timed
 in alternating rounds (one process works while the others wait on a pipe), so that a load that
 comes and goes on a shared machine affects all of them alike; the time per step is the median
-over the rounds of each round's mean.
+over the rounds of each round's mean (the fastest round is printed too: on a loaded machine it
+is the least disturbed one).
 """
 
 import json
@@ -221,7 +222,8 @@ def measure(density, backends, args):
             for backend, process in processes.items():
                 rounds[backend].append(_ask(process, f"round {args.round_seconds}"))
         results = [{"backend": backend, "density": density, "batch_size": args.batch_size, "threads": args.threads,
-                    "ms_per_step": statistics.median(rounds[backend]) * 1e3} for backend in backends]
+                    "ms_per_step": statistics.median(rounds[backend]) * 1e3,
+                    "ms_per_step_fastest_round": min(rounds[backend]) * 1e3} for backend in backends]
         if "cpp" in processes:
             results[backends.index("cpp")]["kernels"] = _ask(processes["cpp"], f"kernels {args.round_seconds}")
     finally:
@@ -231,9 +233,9 @@ def measure(density, backends, args):
     return results
 
 
-def format_table(results, backends, densities):
-    by_key = {(r["backend"], r["density"]): r["ms_per_step"] for r in results}
-    lines = ["ms per step (median)".ljust(22) + "".join(f"{d:>12g}" for d in densities)]
+def format_table(results, backends, densities, key="ms_per_step", title="ms per step (median)"):
+    by_key = {(r["backend"], r["density"]): r[key] for r in results}
+    lines = [title.ljust(22) + "".join(f"{d:>12g}" for d in densities)]
     for backend in backends:
         lines.append(backend.ljust(22) + "".join(f"{by_key[backend, d]:12.3f}" for d in densities))
     if "cpp" in backends:
@@ -287,6 +289,8 @@ def run(args):
           f"softmax cross-entropy, Nesterov(0.9), Erdős–Rényi densities; {args.threads} threads per backend "
           "(scipy.sparse products: 1 thread)")
     print(format_table(results, backends, densities))
+    print()
+    print(format_table(results, backends, densities, "ms_per_step_fastest_round", "ms (fastest round)"))
     if "cpp" in backends:
         print()
         print(format_kernels(results))
