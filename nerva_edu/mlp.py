@@ -212,9 +212,21 @@ def batches(N, batch_size, rng):
 
 
 def train(mlp, data, loss, scheduler, epochs, batch_size, rng, progress=None, on_epoch=None):
-    """Train ``mlp`` on ``data`` (a ``nerva_edu.datasets.Dataset``) and return the list of
-    :class:`EpochResult`. ``rng`` shuffles the batches; ``progress`` shows a tqdm bar
+    """Train ``mlp`` on ``data`` (a ``nerva_edu.datasets.Dataset``) with ``loss`` and return the
+    list of :class:`EpochResult`. ``rng`` shuffles the batches; ``progress`` shows a tqdm bar
     (None: only on a terminal); ``on_epoch(result)`` is called after every epoch."""
+    def step(X, T, eta):
+        mlp.training = True
+        return train_step(mlp, X, T, loss, eta)
+    return training_loop(step, mlp.accuracy, data, scheduler, epochs, batch_size, rng, progress, on_epoch)
+
+
+def training_loop(step, accuracy, data, scheduler, epochs, batch_size, rng, progress=None, on_epoch=None,
+                  before_epoch=None):
+    """The loop shared by every model: ``step(X, T, eta)`` trains on one batch and returns its
+    mean loss; ``accuracy(X, T)`` evaluates (T one-hot); ``before_epoch(epoch)`` runs at the
+    start of every epoch (for instance SET's prune and regrow). The learning rate is
+    ``scheduler(epoch − 1)``, evaluated once per epoch."""
     from tqdm.auto import tqdm
 
     history = []
@@ -222,16 +234,17 @@ def train(mlp, data, loss, scheduler, epochs, batch_size, rng, progress=None, on
     with tqdm(total=steps, disable=None if progress is None else not progress, unit="batch",
               leave=False) as bar:
         for epoch in range(1, epochs + 1):
+            if before_epoch:
+                before_epoch(epoch)
             eta = scheduler(epoch - 1)
-            mlp.training = True
             start, total = time.perf_counter(), 0.0
             epoch_batches = batches(len(data.Xtrain), batch_size, rng)
             for index in epoch_batches:
-                total += train_step(mlp, data.Xtrain[index], data.Ttrain[index], loss, eta)
+                total += step(data.Xtrain[index], data.Ttrain[index], eta)
                 bar.update()
             seconds = time.perf_counter() - start
-            result = EpochResult(epoch, total / len(epoch_batches), mlp.accuracy(data.Xtrain, data.Ttrain),
-                                 mlp.accuracy(data.Xtest, data.Ttest), seconds)
+            result = EpochResult(epoch, total / len(epoch_batches), accuracy(data.Xtrain, data.Ttrain),
+                                 accuracy(data.Xtest, data.Ttest), seconds)
             bar.set_postfix(loss=f"{result.loss:.4f}", test=f"{result.test_accuracy:.3f}")
             history.append(result)
             if on_epoch:

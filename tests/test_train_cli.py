@@ -50,7 +50,18 @@ def test_mnist_from_a_path(tmp_path, capsys):
     (["--loss", "hinge"], "invalid choice: 'hinge' (choose from 'squared_error'"),
     (["--dtype", "float16"], "(choose from 'float32', 'float64')"),
     (["--normalize", "minmax"], "(choose from 'unit', 'standard', 'none')"),
-    (["--backend", "gpu"], "(choose from 'dense')"),
+    (["--backend", "gpu"], "(choose from 'dense', 'cpp', 'numpy', 'scipy')"),
+    (["--density", "0.1"], "--density and --prune need a sparse backend"),
+    (["--backend", "cpp", "--density", "0"], "argument --density: '0' is not a density in (0, 1]"),
+    (["--backend", "cpp", "--prune", "1.5"], "argument --prune: '1.5' is not a fraction in [0, 1)"),
+    (["--backend", "cpp", "--grow", "gradient"], "invalid choice: 'gradient' (choose from 'random')"),
+    (["--backend", "cpp", "--layers", "ReLU;BatchNormalization;Linear"],
+     "--layers (sparse backends): unknown name 'BatchNormalization'; accepted: Linear, ReLU, AllReLU"),
+    (["--backend", "numpy", "--loss", "squared_error"], "the sparse backends train with softmax_cross_entropy only"),
+    (["--backend", "cpp", "--dtype", "float64"], "the sparse backends compute in float32 only"),
+    (["--backend", "cpp", "--optimizers", "Momentum(0.9);Momentum(0.9);GradientDescent"],
+     "the sparse backends take one optimizer for all layers"),
+    (["--backend", "cpp", "--threads", "0"], "argument --threads: '0' is not a positive integer"),
     (["--dataset", "imagenet"], "accepted: digits, mnist:PATH, cifar10:PATH"),
     (["--dataset", "cifar10:/nowhere/cifar.tar.gz"], "/nowhere/cifar.tar.gz does not exist"),
     (["--layers", "ReLU;Softplus;Linear"], "accepted: Linear, ReLU, Sigmoid, Tanh, LeakyReLU"),
@@ -68,3 +79,15 @@ def test_bad_values_are_rejected_with_what_is_accepted(arguments, message, capsy
         status = exit.code
     assert status == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("backend, extra", [("cpp", []), ("numpy", ["--prune", "0.2"])])
+def test_sparse_training_learns_digits(backend, extra, tmp_path, capsys):
+    path = tmp_path / "epochs.json"
+    assert main(["train", "--backend", backend, "--density", "0.2", "--epochs", "5", "--json", str(path)] + extra) == 0
+    output = capsys.readouterr().out
+    assert "layer densities 0.1519, 0.2280, 0.6375" in output
+    assert ("SET with ζ = 0.2" in output) == bool(extra)
+    epochs = json.loads(path.read_text())
+    assert [e["epoch"] for e in epochs] == [1, 2, 3, 4, 5]
+    assert epochs[-1]["loss"] < epochs[0]["loss"] and epochs[-1]["test_accuracy"] > 0.8

@@ -23,9 +23,23 @@ def build_dense(args, sizes, rng, dtype):
     return build_mlp(args.layers, sizes, args.optimizers, args.initializers, rng, dtype)
 
 
-# --backend NAME -> function (args, sizes, rng, dtype) -> MLP. Another backend (e.g. sparse
-# layers) registers its builder here and adds its own options in ``add_parser``.
-BACKENDS = {"dense": build_dense}
+# --backend: "dense" (the layers of nerva_edu.layers), or a sparse backend of nerva_edu.sparse
+# (cpp: the C++ kernels; numpy: the reference with the spec's equations; scipy: SET-style).
+BACKENDS = ["dense", "cpp", "numpy", "scipy"]
+
+
+def _density(text):
+    value = float(text)
+    if not 0 < value <= 1:
+        raise ValueError(f"{text!r} is not a density in (0, 1]")
+    return value
+
+
+def _fraction(text):
+    value = float(text)
+    if not 0 <= value < 1:
+        raise ValueError(f"{text!r} is not a fraction in [0, 1)")
+    return value
 
 
 def _checked(parse):
@@ -72,7 +86,19 @@ def add_parser(commands):
     network.add_argument("--initializers", default="He", metavar="LIST",
                          help="one per linear layer, or one for all: Uniform(a,b), Xavier, NormalizedXavier, "
                               "He, XavierNormal, HeUniform, Zero")
-    network.add_argument("--backend", default="dense", choices=list(BACKENDS), help="layer implementation")
+    network.add_argument("--backend", default="dense", choices=BACKENDS,
+                         help="dense: the layers of nerva_edu.layers; cpp, numpy, scipy: a sparse MLP (CSR weights) "
+                              "on the C++ kernels, the NumPy reference, or SciPy with sampled weight gradients")
+    sparse = parser.add_argument_group("sparse networks (--backend cpp, numpy or scipy)")
+    sparse.add_argument("--density", default=1.0, type=_checked(_density), metavar="D",
+                        help="overall density of the weights, spread over the layers by the Erdős–Rényi rule")
+    sparse.add_argument("--prune", default=0.0, type=_checked(_fraction), metavar="ZETA",
+                        help="dynamic sparsity (SET): at the start of every epoch after the first, remove the "
+                             "fraction ZETA of smallest-magnitude weights of each layer and regrow as many")
+    sparse.add_argument("--grow", default="random", choices=["random"],
+                        help="where pruned weights regrow: random free positions, as in SET")
+    sparse.add_argument("--threads", default=None, type=_checked(_positive_integer), metavar="N",
+                        help="threads of the C++ kernels (default: the number of cores)")
     training = parser.add_argument_group("training")
     training.add_argument("--loss", default="softmax_cross_entropy", choices=list(LOSSES), help="the loss function")
     training.add_argument("--learning-rate", default="0.05", type=_checked(parse_scheduler), metavar="SCHEDULE",
@@ -98,8 +124,6 @@ def _fail(message):
 
 
 def run(args):
-    from tqdm.auto import tqdm
-
     from nerva_edu.mlp import parse_loss, train
 
     dtype = DTYPES[args.dtype]
@@ -109,8 +133,12 @@ def run(args):
         return _fail(error)
     sizes = args.layer_sizes or f"{data.Xtrain.shape[1]};64;32;{data.classes}"
     rng = np.random.default_rng(args.seed)
+    if args.backend != "dense":
+        return run_sparse(args, data, sizes, rng)
+    if args.density != 1.0 or args.prune:
+        return _fail("--density and --prune need a sparse backend: --backend cpp, numpy or scipy")
     try:
-        mlp = BACKENDS[args.backend](args, sizes, rng, dtype)
+        mlp = build_dense(args, sizes, rng, dtype)
         if args.load:
             mlp.load_weights(args.load)
         first = mlp.layers[0]
@@ -122,20 +150,76 @@ def run(args):
     except ValueError as error:
         return _fail(error)
 
-    print(data)
-    print(f"layers {args.layers}, sizes {sizes}, optimizers {args.optimizers}, initializers {args.initializers}, "
-          f"loss {args.loss}, learning rate {args.learning_rate}, {args.dtype}")
-
-    def report(result):      # tqdm.write keeps the progress bar below the lines
-        tqdm.write(f"epoch {result.epoch:3d}  loss {result.loss:.4f}  train accuracy {result.train_accuracy:.4f}  "
-              f"test accuracy {result.test_accuracy:.4f}  {result.seconds:.2f} s")
-
+    _describe(args, data, sizes)
     history = train(mlp, data, parse_loss(args.loss), args.learning_rate, args.epochs, args.batch_size, rng,
-                    progress=args.progress, on_epoch=report)
+                    progress=args.progress, on_epoch=_report)
     if args.save:
         mlp.save_weights(args.save)
         print(f"saved the weights to {args.save}")
+    _write_json(args, history)
+    return 0
+
+
+def _describe(args, data, sizes):
+    print(data)
+    print(f"layers {args.layers}, sizes {sizes}, optimizers {args.optimizers}, initializers {args.initializers}, "
+          f"loss {args.loss}, learning rate {args.learning_rate}, {args.dtype}, backend {args.backend}")
+
+
+def _report(result):
+    from tqdm.auto import tqdm       # tqdm.write keeps the progress bar below the lines
+    tqdm.write(f"epoch {result.epoch:3d}  loss {result.loss:.4f}  train accuracy {result.train_accuracy:.4f}  "
+               f"test accuracy {result.test_accuracy:.4f}  {result.seconds:.2f} s")
+
+
+def _write_json(args, history):
     if args.json:
         with open(args.json, "w") as file:
             json.dump([vars(result) for result in history], file, indent=1)
+
+
+def run_sparse(args, data, sizes, rng):
+    """Train a sparse MLP (nerva_edu.sparse) with the shared training loop of nerva_edu.mlp."""
+    from nerva_edu.mlp import training_loop
+    from nerva_edu.parsing import lookup, parse_call, parse_sizes, split_list
+    from nerva_edu.sparse import SparseMLP
+    from nerva_edu.sparse.mlp import ACTIVATIONS
+
+    unsupported = [(args.loss != "softmax_cross_entropy", "--loss: the sparse backends train with "
+                                                           "softmax_cross_entropy only"),
+                   (args.dtype != "float32", "--dtype: the sparse backends compute in float32 only"),
+                   (bool(args.load or args.save), "--load/--save: the sparse backends do not read or write "
+                                                   "weight files"),
+                   (";" in args.optimizers, "--optimizers: the sparse backends take one optimizer for all layers"),
+                   (";" in args.initializers, "--initializers: the sparse backends take one initializer for all "
+                                              "layers")]
+    for failed, message in unsupported:
+        if failed:
+            return _fail(message)
+    try:
+        for item in split_list(args.layers, "--layers"):
+            lookup(ACTIVATIONS, parse_call(item, "--layers"), "--layers (sparse backends)")
+        layer_sizes = parse_sizes(sizes)
+        if layer_sizes[0] != data.Xtrain.shape[1]:
+            raise ValueError(f"--layer-sizes: the network takes {layer_sizes[0]} inputs, but {data.name} "
+                             f"has {data.Xtrain.shape[1]} features")
+        model = SparseMLP(layer_sizes, density=args.density, activations=args.layers.split(";"),
+                          optimizer=args.optimizers, init=args.initializers, backend=args.backend,
+                          threads=args.threads, seed=args.seed)
+        if len(data.Xtrain) < args.batch_size:
+            raise ValueError(f"--batch-size: {args.batch_size} exceeds the {len(data.Xtrain)} training examples")
+    except ValueError as error:
+        return _fail(error)
+    _describe(args, data, sizes)
+    print("layer densities " + ", ".join(f"{layer.W.density:.4f}" for layer in model.layers) +
+          (f", SET with ζ = {args.prune}" if args.prune else ""))
+
+    def before_epoch(epoch):
+        if args.prune and epoch > 1:
+            model.prune_and_regrow(args.prune)
+
+    history = training_loop(model.step, lambda X, T: model.accuracy(X, T.argmax(axis=1)), data,
+                            args.learning_rate, args.epochs, args.batch_size, rng, args.progress, _report,
+                            before_epoch)
+    _write_json(args, history)
     return 0
