@@ -32,6 +32,7 @@
 #include <cstring>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <limits>
 #include <mutex>
 #include <thread>
@@ -158,26 +159,49 @@ class ThreadPool {
   std::condition_variable wake_;
 };
 
-// Split the rows [0, rows) into contiguous ranges of about equal cost, where row r costs its
-// number of nonzeros plus one (ptr is a CSR row pointer; nullptr means rows of equal cost), and
-// call body(first, last) for each range, in parallel on `threads` threads. There are four ranges
-// per thread, so that the others can take over the ranges of a thread that is not running.
-template <typename Body>
-void parallel_rows(int threads, long rows, const int* ptr, Body body) {
-  auto cost = [&](long r) { return (ptr ? ptr[r] : 0) + r; };  // cost of the rows [0, r)
-  const int chunks = threads <= 1 ? 1 : int(std::min<long>(4L * threads, std::max(rows, 1L)));
-  auto boundary = [&](int part) {  // the first row r with cost(r) >= part/chunks of the total
-    long target = (long)((double)cost(rows) * part / chunks), low = 0, high = rows;
-    while (low < high) {
-      long middle = (low + high) / 2;
-      if (cost(middle) < target) low = middle + 1; else high = middle;
-    }
-    return low;
-  };
+// A piece of parallel work: body(first, last) on contiguous ranges of the rows [0, rows), where
+// row r costs its number of nonzeros plus one (ptr is a CSR row pointer; nullptr means rows of
+// equal cost).
+struct RowJob {
+  long rows;
+  const int* ptr;
+  std::function<void(long, long)> body;
+};
+
+// Run independent jobs in one parallel region on `threads` threads: one synchronization for all
+// of them. Each job is split into ranges of about equal cost, four per thread, so that the others
+// can take over the ranges of a thread that is not running.
+inline void parallel_jobs(int threads, std::initializer_list<RowJob> jobs) {
+  const long parts = threads <= 1 ? 1 : 4L * threads;
+  auto chunks_of = [parts](const RowJob& job) { return int(std::min(parts, std::max(job.rows, 0L))); };
+  int chunks = 0;
+  for (const RowJob& job : jobs) chunks += chunks_of(job);
   ThreadPool::instance().run(threads, chunks, [&](int c) {
-    long first = boundary(c), last = c + 1 == chunks ? rows : boundary(c + 1);
-    if (first < last) body(first, last);
+    for (const RowJob& job : jobs) {
+      const int count = chunks_of(job);
+      if (c >= count) {
+        c -= count;
+        continue;
+      }
+      auto cost = [&](long r) { return (job.ptr ? job.ptr[r] : 0) + r; };  // cost of the rows [0, r)
+      auto boundary = [&](int part) {  // the first row r with cost(r) >= part/count of the total
+        long target = (long)((double)cost(job.rows) * part / count), low = 0, high = job.rows;
+        while (low < high) {
+          long middle = (low + high) / 2;
+          if (cost(middle) < target) low = middle + 1; else high = middle;
+        }
+        return low;
+      };
+      const long first = boundary(c), last = c + 1 == count ? job.rows : boundary(c + 1);
+      if (first < last) job.body(first, last);
+      return;
+    }
   });
+}
+
+// One job: body(first, last) on ranges of the rows [0, rows), in parallel.
+inline void parallel_rows(int threads, long rows, const int* ptr, std::function<void(long, long)> body) {
+  parallel_jobs(threads, {RowJob{rows, ptr, std::move(body)}});
 }
 
 // --- the CSR matrix -----------------------------------------------------------------------------
@@ -203,76 +227,6 @@ struct CsrView {
 
 // --- products ----------------------------------------------------------------------------------
 
-// Call block(n0, B) for consecutive column blocks [n0, n0 + B) that cover [0, N): blocks of 64
-// while they fit, then at most one block each of 32, 16, 8, 4, 2 and 1. B is a compile-time
-// constant, so the inner loops over a block have a fixed length and live in vector registers.
-template <typename Block>
-void for_each_block(long N, Block block) {
-  long n0 = 0;
-  for (; n0 + 64 <= N; n0 += 64) block(n0, std::integral_constant<int, 64>{});
-  auto tail = [&](auto B) {
-    if (N - n0 >= B) {
-      block(n0, B);
-      n0 += B;
-    }
-  };
-  tail(std::integral_constant<int, 32>{});
-  tail(std::integral_constant<int, 16>{});
-  tail(std::integral_constant<int, 8>{});
-  tail(std::integral_constant<int, 4>{});
-  tail(std::integral_constant<int, 2>{});
-  tail(std::integral_constant<int, 1>{});
-}
-
-// out[n] = init + Σ_k value(k) · Bt[index[k]·N + n] for n in one block [0, B) of the batch, the
-// sum over the nonzeros k = begin, ..., end-1 of one sparse row: the block stays in registers.
-template <int B, typename Value>
-inline void sparse_row_times_dense(int begin, int end, const int* index, Value value, const float* Bt,
-                                   long N, float init, float* out) {
-  float acc[B];
-  for (int n = 0; n < B; n++) acc[n] = init;
-  for (int k = begin; k < end; k++) {
-    const float v = value(k);
-    const float* x = Bt + (long)index[k] * N;
-    for (int n = 0; n < B; n++) acc[n] += v * x[n];
-  }
-  for (int n = 0; n < B; n++) out[n] = acc[n];
-}
-
-// Forward SpMM: Zt = W·Xt + b·1ᵀ, that is Z = X·Wᵀ + 1·b (Xt is D×N, Zt is K×N). b may be null.
-inline void spmm(int threads, const CsrView& W, const float* Xt, const float* b, float* Zt, long N) {
-  const int* row_ptr = W.row_ptr;
-  const int* col_index = W.col_index;
-  const float* values = W.values;
-  auto value = [values](int k) { return values[k]; };
-  parallel_rows(threads, W.rows, row_ptr, [=](long first, long last) {
-    for (long i = first; i < last; i++) {
-      for_each_block(N, [=](long n0, auto B) {
-        sparse_row_times_dense<decltype(B)::value>(row_ptr[i], row_ptr[i + 1], col_index, value, Xt + n0, N,
-                                                   b ? b[i] : 0.0f, Zt + i * N + n0);
-      });
-    }
-  });
-}
-
-// Transposed SpMM: DXt = Wᵀ·DZt, that is DX = DZ·W (DZt is K×N, DXt is D×N). Row j of DXt
-// gathers column j of W (the CSC pattern), so threads write disjoint rows and need no locks.
-inline void spmm_transposed(int threads, const CsrView& W, const float* DZt, float* DXt, long N) {
-  const int* col_ptr = W.col_ptr;
-  const int* row_index = W.row_index;
-  const int* position = W.position;
-  const float* values = W.values;
-  auto value = [values, position](int k) { return values[position[k]]; };
-  parallel_rows(threads, W.cols, col_ptr, [=](long first, long last) {
-    for (long j = first; j < last; j++) {
-      for_each_block(N, [=](long n0, auto B) {
-        sparse_row_times_dense<decltype(B)::value>(col_ptr[j], col_ptr[j + 1], row_index, value, DZt + n0, N,
-                                                   0.0f, DXt + j * N + n0);
-      });
-    }
-  });
-}
-
 // 16 floats that the compiler keeps in one or several SIMD registers (GCC/Clang vector extension).
 using float16 = float __attribute__((vector_size(64)));
 
@@ -281,6 +235,8 @@ inline float16 load16(const float* p) {
   std::memcpy(&v, p, sizeof v);
   return v;
 }
+
+inline void store16(float* p, float16 v) { std::memcpy(p, &v, sizeof v); }
 
 // The sum of the 16 lanes of v, as a tree of vector additions (a chain of 15 scalar additions
 // would cost more than the products of a short row).
@@ -291,6 +247,90 @@ inline float lanes_sum(float16 v) {
                 __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
   float4 quarter = __builtin_shufflevector(half, half, 0, 1, 2, 3) + __builtin_shufflevector(half, half, 4, 5, 6, 7);
   return (quarter[0] + quarter[2]) + (quarter[1] + quarter[3]);
+}
+
+// Call block(n0, B) for consecutive column blocks [n0, n0 + B) that cover [0, N): blocks of 128
+// while they fit, then one block of the largest multiple of 16 that fits, then at most one block
+// each of 8, 4, 2 and 1. B is a compile-time constant, so the inner loops over a block have a
+// fixed length and live in vector registers: a batch of up to 128 is one pass over the nonzeros.
+template <typename Block>
+void for_each_block(long N, Block block) {
+  long n0 = 0;
+  for (; n0 + 128 <= N; n0 += 128) block(n0, std::integral_constant<int, 128>{});
+  auto fits = [&](auto B, long multiple) {  // the block B, if it is the largest multiple that fits
+    if ((N - n0) / multiple * multiple == B) {
+      block(n0, B);
+      n0 += B;
+    }
+  };
+  fits(std::integral_constant<int, 112>{}, 16);
+  fits(std::integral_constant<int, 96>{}, 16);
+  fits(std::integral_constant<int, 80>{}, 16);
+  fits(std::integral_constant<int, 64>{}, 16);
+  fits(std::integral_constant<int, 48>{}, 16);
+  fits(std::integral_constant<int, 32>{}, 16);
+  fits(std::integral_constant<int, 16>{}, 16);
+  fits(std::integral_constant<int, 8>{}, 8);
+  fits(std::integral_constant<int, 4>{}, 4);
+  fits(std::integral_constant<int, 2>{}, 2);
+  fits(std::integral_constant<int, 1>{}, 1);
+}
+
+// out[n] = init + Σ_k value(k) · Bt[index[k]·N + n] for n in one block [0, B) of the batch, the
+// sum over the nonzeros k = begin, ..., end-1 of one sparse row: the block stays in registers,
+// B/16 vectors of 16 floats (or B single floats for a block narrower than 16).
+template <int B, typename Value>
+inline void sparse_row_times_dense(int begin, int end, const int* index, Value value, const float* Bt, long N,
+                                   float init, float* out) {
+  if constexpr (B % 16 == 0) {
+    constexpr int V = B / 16;
+    float16 acc[V];
+    for (int v = 0; v < V; v++) acc[v] = float16{} + init;
+    for (int k = begin; k < end; k++) {
+      const float w = value(k);
+      const float* x = Bt + (long)index[k] * N;
+      for (int v = 0; v < V; v++) acc[v] += w * load16(x + 16 * v);
+    }
+    for (int v = 0; v < V; v++) store16(out + 16 * v, acc[v]);
+  } else {
+    float acc[B];
+    for (int n = 0; n < B; n++) acc[n] = init;
+    for (int k = begin; k < end; k++) {
+      const float w = value(k);
+      const float* x = Bt + (long)index[k] * N;
+      for (int n = 0; n < B; n++) acc[n] += w * x[n];
+    }
+    for (int n = 0; n < B; n++) out[n] = acc[n];
+  }
+}
+
+// The rows [first, last) of the forward SpMM Zt = W·Xt + b·1ᵀ, that is Z = X·Wᵀ + 1·b (Xt is D×N,
+// Zt is K×N). b may be null.
+inline void spmm_rows(const CsrView& W, const float* Xt, const float* b, float* Zt, long N, long first, long last) {
+  const int* row_ptr = W.row_ptr;
+  const float* values = W.values;
+  auto value = [values](int k) { return values[k]; };
+  for (long i = first; i < last; i++) {
+    for_each_block(N, [&](long n0, auto B) {
+      sparse_row_times_dense<decltype(B)::value>(row_ptr[i], row_ptr[i + 1], W.col_index, value, Xt + n0, N,
+                                                 b ? b[i] : 0.0f, Zt + i * N + n0);
+    });
+  }
+}
+
+// The rows [first, last) of the transposed SpMM DXt = Wᵀ·DZt, that is DX = DZ·W (DZt is K×N, DXt
+// is D×N). Row j of DXt gathers column j of W (the CSC pattern), so threads write disjoint rows.
+inline void spmm_transposed_rows(const CsrView& W, const float* DZt, float* DXt, long N, long first, long last) {
+  const int* col_ptr = W.col_ptr;
+  const int* position = W.position;
+  const float* values = W.values;
+  auto value = [values, position](int k) { return values[position[k]]; };
+  for (long j = first; j < last; j++) {
+    for_each_block(N, [&](long n0, auto B) {
+      sparse_row_times_dense<decltype(B)::value>(col_ptr[j], col_ptr[j + 1], W.row_index, value, DZt + n0, N,
+                                                 0.0f, DXt + j * N + n0);
+    });
+  }
 }
 
 // out[m] = Σ_n dz[n]·Bt[index[m]·N + n] for m = 0, ..., M-1: M dot products that share the
@@ -312,48 +352,47 @@ inline void dot_products(const float* dz, const float* Bt, const int* index, lon
   }
 }
 
-// SDDMM: DW = (DZᵀ·X) ⊙ mask on W's pattern, DW[k] = Σ_n DZt[i, n]·Xt[j, n] for each nonzero
-// k = (i, j): one dot product of two contiguous rows of length N, 2·N flops per nonzero. The
-// nonzeros of a row are taken four at a time, sharing the row i of DZt.
-inline void sddmm(int threads, const CsrView& W, const float* DZt, const float* Xt, float* DW, long N) {
+// The rows [first, last) of the SDDMM DW = (DZᵀ·X) ⊙ mask on W's pattern: DW[k] =
+// Σ_n DZt[i, n]·Xt[j, n] for each nonzero k = (i, j), one dot product of two contiguous rows of
+// length N, 2·N flops per nonzero. The nonzeros of a row are taken four at a time, sharing the
+// row i of DZt.
+inline void sddmm_rows(const CsrView& W, const float* DZt, const float* Xt, float* DW, long N, long first, long last) {
   const int* row_ptr = W.row_ptr;
-  const int* col_index = W.col_index;
-  parallel_rows(threads, W.rows, row_ptr, [=](long first, long last) {
-    for (long i = first; i < last; i++) {
-      const float* dz = DZt + i * N;
-      int k = row_ptr[i];
-      for (; k + 4 <= row_ptr[i + 1]; k += 4) dot_products<4>(dz, Xt, col_index + k, N, DW + k);
-      for (; k < row_ptr[i + 1]; k++) dot_products<1>(dz, Xt, col_index + k, N, DW + k);
-    }
-  });
+  for (long i = first; i < last; i++) {
+    const float* dz = DZt + i * N;
+    int k = row_ptr[i];
+    for (; k + 4 <= row_ptr[i + 1]; k += 4) dot_products<4>(dz, Xt, W.col_index + k, N, DW + k);
+    for (; k < row_ptr[i + 1]; k++) dot_products<1>(dz, Xt, W.col_index + k, N, DW + k);
+  }
 }
 
-// Db = 1ᵀ·DZ: Db[i] = Σ_n DZt[i, n], 16 columns at a time.
-inline void bias_gradient(int threads, const float* DZt, long K, long N, float* Db) {
-  parallel_rows(threads, K, nullptr, [=](long first, long last) {
-    for (long i = first; i < last; i++) {
-      const float* dz = DZt + i * N;
-      float16 lanes = {};
-      long n = 0;
-      for (; n + 16 <= N; n += 16) lanes += load16(dz + n);
-      float sum = 0.0f;
-      for (; n < N; n++) sum += dz[n];
-      Db[i] = sum + lanes_sum(lanes);
-    }
-  });
+// The three products in parallel on `threads` threads, each row range costing its nonzeros.
+inline void spmm(int threads, const CsrView& W, const float* Xt, const float* b, float* Zt, long N) {
+  parallel_rows(threads, W.rows, W.row_ptr, [&](long first, long last) { spmm_rows(W, Xt, b, Zt, N, first, last); });
 }
 
-// At = Aᵀ for a rows×cols row-major A: each thread takes blocks of 16 columns of A and, row by
-// row, reads 16 contiguous values and writes them to 16 rows of At.
-inline void transpose(int threads, const float* A, long rows, long cols, float* At) {
+inline void spmm_transposed(int threads, const CsrView& W, const float* DZt, float* DXt, long N) {
+  parallel_rows(threads, W.cols, W.col_ptr,
+                [&](long first, long last) { spmm_transposed_rows(W, DZt, DXt, N, first, last); });
+}
+
+inline void sddmm(int threads, const CsrView& W, const float* DZt, const float* Xt, float* DW, long N) {
+  parallel_rows(threads, W.rows, W.row_ptr,
+                [&](long first, long last) { sddmm_rows(W, DZt, Xt, DW, N, first, last); });
+}
+
+// At = Aᵀ for a rows×cols row-major A, with rows of length ld ≥ rows in At (the entries
+// At[c, rows..ld) are not written). Each thread takes blocks of 16 columns of A and, row by row,
+// reads 16 contiguous values and writes them to 16 rows of At.
+inline void transpose(int threads, const float* A, long rows, long cols, float* At, long ld) {
   constexpr long T = 16;
   parallel_rows(threads, (cols + T - 1) / T, nullptr, [=](long first, long last) {
     for (long c0 = first * T; c0 < std::min(cols, last * T); c0 += T) {
       const long width = std::min(T, cols - c0);
       for (long r = 0; r < rows; r++) {
         const float* __restrict a = A + r * cols + c0;
-        float* __restrict at = At + c0 * rows + r;
-        for (long l = 0; l < width; l++) at[l * rows] = a[l];
+        float* __restrict at = At + c0 * ld + r;
+        for (long l = 0; l < width; l++) at[l * ld] = a[l];
       }
     }
   });
@@ -364,24 +403,29 @@ inline void transpose(int threads, const float* A, long rows, long cols, float* 
 enum Optimizer { GRADIENT_DESCENT = 0, MOMENTUM = 1, NESTEROV = 2 };
 
 // θ' = θ − η·Dθ;  momentum: Δ' = μ·Δ − η·Dθ, θ' = θ + Δ';  Nesterov: Δ' = μ·Δ − η·Dθ,
-// θ' = θ + μ·Δ' − η·Dθ. Delta may be null for gradient descent.
-inline void update(int threads, int optimizer, float* __restrict theta, float* __restrict Delta,
-                   const float* __restrict Dtheta, long n, float eta, float mu) {
-  parallel_rows(threads, n, nullptr, [=](long first, long last) {
-    if (optimizer == GRADIENT_DESCENT) {
-      for (long k = first; k < last; k++) theta[k] -= eta * Dtheta[k];
-    } else if (optimizer == MOMENTUM) {
-      for (long k = first; k < last; k++) {
-        Delta[k] = mu * Delta[k] - eta * Dtheta[k];
-        theta[k] += Delta[k];
-      }
-    } else {
-      for (long k = first; k < last; k++) {
-        Delta[k] = mu * Delta[k] - eta * Dtheta[k];
-        theta[k] += mu * Delta[k] - eta * Dtheta[k];
-      }
+// θ' = θ + μ·Δ' − η·Dθ, on the entries [first, last). Delta may be null for gradient descent.
+inline void update_range(int optimizer, float* __restrict theta, float* __restrict Delta,
+                         const float* __restrict Dtheta, long first, long last, float eta, float mu) {
+  if (optimizer == GRADIENT_DESCENT) {
+    for (long k = first; k < last; k++) theta[k] -= eta * Dtheta[k];
+  } else if (optimizer == MOMENTUM) {
+    for (long k = first; k < last; k++) {
+      Delta[k] = mu * Delta[k] - eta * Dtheta[k];
+      theta[k] += Delta[k];
     }
-  });
+  } else {
+    for (long k = first; k < last; k++) {
+      Delta[k] = mu * Delta[k] - eta * Dtheta[k];
+      theta[k] += mu * Delta[k] - eta * Dtheta[k];
+    }
+  }
+}
+
+// The update of all n entries, in parallel.
+inline void update(int threads, int optimizer, float* theta, float* Delta, const float* Dtheta, long n, float eta,
+                   float mu) {
+  parallel_rows(threads, n, nullptr,
+                [=](long first, long last) { update_range(optimizer, theta, Delta, Dtheta, first, last, eta, mu); });
 }
 
 // --- a sparse MLP: one training step in C++ ---------------------------------------------------
@@ -408,19 +452,38 @@ struct SparseLayer {
   float alpha;
 };
 
-// A sparse MLP: layers, plus its own buffers for a batch in the feature-major layout:
-// Xt[l] is the input of layer l (Xt[l + 1] its output), Zt[l] its Z, DZt[l] first holds DY and
-// then DZ = DY ⊙ act'(Z).
+// A sparse MLP: layers, plus its own buffers for a batch in the feature-major layout, allocated
+// when the batch size changes: Yt[l] is the input of layer l (Yt[l + 1] its output), Zt[l] its
+// Z, DZt[l] its DZ. Their rows have length Np, the batch size N rounded up to a multiple of 16,
+// and start on 64-byte boundaries, so the products run over whole vectors of 16 floats. The
+// padding columns n ≥ N of the input and of every DZ stay zero, so they add nothing to DW or Db
+// (the padding of Z and Y holds the network's output for a zero input, which nothing reads).
+//
+// A training step runs in few parallel regions (each one synchronization of the threads): the
+// transposition of X, one per layer forward (SpMM, then the activation on each row while it is
+// in cache), and one per layer backward, in which the transposed SpMM of layer l (then DZ =
+// DY ⊙ act'(Z), Db and the update of b, row by row) runs beside the SDDMM of layer l + 1 (then
+// the update of its W on the same nonzeros): the two are independent.
 class SparseMLP {
  public:
-  void add_layer(const SparseLayer& layer) { layers_.push_back(layer); }
-  void clear_layers() { layers_.clear(); }
+  void add_layer(const SparseLayer& layer) {
+    layers_.push_back(layer);
+    N_ = 0;
+  }
+  void clear_layers() {
+    layers_.clear();
+    N_ = 0;
+  }
   long layer_count() const { return (long)layers_.size(); }
 
   // Y = the network's output for a batch X (N×D, row-major); Y is N×K, row-major.
   void feedforward(int threads, const float* X, long N, float* Y) {
+    FlushSubnormals flush;
     forward(threads, X, N);
-    transpose(threads, Xt_.back().data(), layers_.back().W.rows, N, Y);
+    const long K = layers_.back().W.rows;
+    const float* Yt = data(Yt_.back());
+    for (long n = 0; n < N; n++)
+      for (long k = 0; k < K; k++) Y[n * K + k] = Yt[k * Np_ + n];
   }
 
   // One step of minibatch training with softmax cross-entropy on the output Y and targets T
@@ -428,78 +491,128 @@ class SparseMLP {
   // The loss is averaged over the batch, L = L_SCE(Y, T) / N, so DY = (softmax(Y) ⊙ (T·1·1ᵀ) − T) / N
   // (spec (31)). Returns L before the update.
   float step(int threads, const float* X, const float* T, long N, int optimizer, float eta, float mu) {
+    FlushSubnormals flush;
+    optimizer_ = optimizer, eta_ = eta, mu_ = mu;
     forward(threads, X, N);
-    const long L = layer_count(), K = layers_.back().W.rows;
-    Tt_.resize(K * N);
-    transpose(threads, T, N, K, Tt_.data());
-    float loss = softmax_cross_entropy(Xt_[L].data(), Tt_.data(), K, N, DZt_[L - 1].data());
-    for (long l = L - 1; l >= 0; l--) {
-      SparseLayer& layer = layers_[l];
-      const long K_l = layer.W.rows;
-      float* DZ = DZt_[l].data();
-      const float* Z = Zt_[l].data();
-      const float slope = negative_slope(layer.act, layer.alpha);
-      parallel_rows(threads, K_l, nullptr, [=](long first, long last) {  // DZ = DY ⊙ act'(Z)
-        for (long r = first * N; r < last * N; r++) DZ[r] *= Z[r] >= 0.0f ? 1.0f : slope;
-      });
-      sddmm(threads, layer.W, DZ, Xt_[l].data(), layer.DW, N);
-      bias_gradient(threads, DZ, K_l, N, layer.Db);
-      if (l > 0) spmm_transposed(threads, layer.W, DZ, DZt_[l - 1].data(), N);
-    }
-    for (SparseLayer& layer : layers_) {
-      update(threads, optimizer, layer.W.values, layer.Delta_W, layer.DW, layer.W.row_ptr[layer.W.rows], eta, mu);
-      update(threads, optimizer, layer.b, layer.Delta_b, layer.Db, layer.W.rows, eta, mu);
-    }
+    const long L = layer_count();
+    const float loss = softmax_cross_entropy(T, N);
+    finish_gradient_row(L - 1, 0, layers_.back().W.rows);
+    for (long l = L - 1; l >= 1; l--) parallel_jobs(threads, {propagate(l), weight_gradient(l + 1)});
+    parallel_jobs(threads, {weight_gradient(1), weight_gradient(0)});
     return loss;
   }
 
  private:
-  void forward(int threads, const float* X, long N) {
+  using Buffer = std::vector<float16>;  // whole vectors: 64-byte aligned
+  static float* data(Buffer& buffer) { return reinterpret_cast<float*>(buffer.data()); }
+
+  void allocate(long N) {
     const long L = layer_count();
-    Xt_.resize(L + 1);
-    Zt_.resize(L);
-    DZt_.resize(L);
-    Xt_[0].resize(layers_[0].W.cols * N);
-    transpose(threads, X, N, layers_[0].W.cols, Xt_[0].data());
+    N_ = N, Np_ = (N + 15) / 16 * 16;
+    Yt_.assign(L + 1, Buffer());
+    Zt_.assign(L, Buffer());
+    DZt_.assign(L, Buffer());
+    Yt_[0].assign(layers_[0].W.cols * Np_ / 16, float16{});
     for (long l = 0; l < L; l++) {
+      const long vectors = layers_[l].W.rows * Np_ / 16;
+      Yt_[l + 1].assign(vectors, float16{});
+      Zt_[l].assign(vectors, float16{});
+      DZt_[l].assign(vectors, float16{});
+    }
+  }
+
+  void forward(int threads, const float* X, long N) {
+    if (N != N_) allocate(N);
+    transpose(threads, X, N, layers_[0].W.cols, data(Yt_[0]), Np_);
+    for (long l = 0; l < layer_count(); l++) {
       const SparseLayer& layer = layers_[l];
-      const long size = layer.W.rows * N;
-      Zt_[l].resize(size);
-      Xt_[l + 1].resize(size);
-      DZt_[l].resize(size);
-      float* Z = Zt_[l].data();
-      float* Y = Xt_[l + 1].data();
-      spmm(threads, layer.W, Xt_[l].data(), layer.b, Z, N);
+      const float* Xt = data(Yt_[l]);
+      float* Zt = data(Zt_[l]);
+      float* Yt = data(Yt_[l + 1]);
+      const long Np = Np_;
       const float slope = negative_slope(layer.act, layer.alpha);
-      parallel_rows(threads, layer.W.rows, nullptr, [=](long first, long last) {  // Y = act(Z)
-        for (long r = first * N; r < last * N; r++) Y[r] = Z[r] >= 0.0f ? Z[r] : slope * Z[r];
+      parallel_rows(threads, layer.W.rows, layer.W.row_ptr, [=, &layer](long first, long last) {
+        for (long i = first; i < last; i++) {
+          spmm_rows(layer.W, Xt, layer.b, Zt, Np, i, i + 1);
+          for (long n = i * Np; n < (i + 1) * Np; n += 16) {  // Y = act(Z)
+            const float16 z = load16(Zt + n);
+            store16(Yt + n, z >= 0.0f ? z : slope * z);
+          }
+        }
       });
     }
   }
 
-  // The loss −(1/N)·Σ T ⊙ log-softmax(Y) and DY = (softmax(Y) ⊙ (T·1·1ᵀ) − T) / N, per column n
-  // of the K×N matrices Yt, Tt (one example each), with the max subtracted for stability.
-  static float softmax_cross_entropy(const float* Yt, const float* Tt, long K, long N, float* DYt) {
+  // The rows [first, last) of layer l's DZ, which hold DY: DZ = DY ⊙ act'(Z), then Db[i] =
+  // Σ_n DZ[i, n] and the update of b[i] (b is not needed any more in this step).
+  void finish_gradient_row(long l, long first, long last) {
+    SparseLayer& layer = layers_[l];
+    const float slope = negative_slope(layer.act, layer.alpha);
+    for (long i = first; i < last; i++) {
+      float* DZ = data(DZt_[l]) + i * Np_;
+      const float* Z = data(Zt_[l]) + i * Np_;
+      float16 sum = {};
+      for (long n = 0; n < Np_; n += 16) {
+        const float16 dz = load16(DZ + n), z = load16(Z + n);
+        const float16 result = z >= 0.0f ? dz : slope * dz;
+        store16(DZ + n, result);
+        sum += result;
+      }
+      layer.Db[i] = lanes_sum(sum);
+      update_range(optimizer_, layer.b, layer.Delta_b, layer.Db, i, i + 1, eta_, mu_);
+    }
+  }
+
+  // The job that propagates DZ of layer l back to layer l − 1 (transposed SpMM) and finishes it.
+  RowJob propagate(long l) {
+    const CsrView& W = layers_[l].W;
+    return {W.cols, W.col_ptr, [this, l, &W](long first, long last) {
+              for (long j = first; j < last; j++) {
+                spmm_transposed_rows(W, data(DZt_[l]), data(DZt_[l - 1]), Np_, j, j + 1);
+                finish_gradient_row(l - 1, j, j + 1);
+              }
+            }};
+  }
+
+  // The job that computes DW of layer l (SDDMM) and updates W; none for l beyond the last layer.
+  RowJob weight_gradient(long l) {
+    if (l >= layer_count()) return {0, nullptr, nullptr};
+    SparseLayer& layer = layers_[l];
+    return {layer.W.rows, layer.W.row_ptr, [this, l, &layer](long first, long last) {
+              sddmm_rows(layer.W, data(DZt_[l]), data(Yt_[l]), layer.DW, Np_, first, last);
+              const int* row_ptr = layer.W.row_ptr;
+              update_range(optimizer_, layer.W.values, layer.Delta_W, layer.DW, row_ptr[first], row_ptr[last], eta_, mu_);
+            }};
+  }
+
+  // The loss −(1/N)·Σ T ⊙ log-softmax(Y) and DY = (softmax(Y) ⊙ (T·1·1ᵀ) − T) / N into the last
+  // DZ, per column n of Yt (one example each), with the max subtracted for stability.
+  float softmax_cross_entropy(const float* T, long N) {
+    const long K = layers_.back().W.rows;
+    const float* Yt = data(Yt_.back());
+    float* DYt = data(DZt_.back());
     double loss = 0.0;
     for (long n = 0; n < N; n++) {
       float max = -std::numeric_limits<float>::infinity(), total = 0.0f, t_sum = 0.0f;
-      for (long k = 0; k < K; k++) max = std::max(max, Yt[k * N + n]);
-      for (long k = 0; k < K; k++) total += std::exp(Yt[k * N + n] - max);
+      for (long k = 0; k < K; k++) max = std::max(max, Yt[k * Np_ + n]);
+      for (long k = 0; k < K; k++) total += std::exp(Yt[k * Np_ + n] - max);
       const float log_total = std::log(total);
       for (long k = 0; k < K; k++) {
-        const float t = Tt[k * N + n], log_softmax = Yt[k * N + n] - max - log_total;
+        const float t = T[n * K + k], log_softmax = Yt[k * Np_ + n] - max - log_total;
         loss -= t * log_softmax;
         t_sum += t;
       }
       for (long k = 0; k < K; k++)
-        DYt[k * N + n] = (std::exp(Yt[k * N + n] - max - log_total) * t_sum - Tt[k * N + n]) / N;
+        DYt[k * Np_ + n] = (std::exp(Yt[k * Np_ + n] - max - log_total) * t_sum - T[n * K + k]) / N;
     }
     return float(loss / N);
   }
 
   std::vector<SparseLayer> layers_;
-  std::vector<std::vector<float>> Xt_, Zt_, DZt_;
-  std::vector<float> Tt_;
+  long N_ = 0, Np_ = 0;
+  std::vector<Buffer> Yt_, Zt_, DZt_;
+  int optimizer_ = GRADIENT_DESCENT;
+  float eta_ = 0.0f, mu_ = 0.0f;
 };
 
 }  // namespace nerva_edu::sparse

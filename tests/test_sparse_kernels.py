@@ -110,6 +110,31 @@ def test_cpp_training_step_matches_the_reference(optimizer):
     np.testing.assert_allclose(models["cpp"].feedforward(X), models["numpy"].feedforward(X), rtol=1e-4, atol=1e-4)
 
 
+@settings(max_examples=25, deadline=None)
+@given(sizes=st.lists(st.integers(1, 40), min_size=2, max_size=5), batch_sizes=st.lists(st.integers(1, 140), min_size=2,
+       max_size=3), log_density=st.floats(-2, 0), threads=st.integers(1, 3), seed=st.integers(0, 2**32 - 1))
+def test_cpp_training_steps_match_the_reference_for_any_depth_and_batch_size(sizes, batch_sizes, log_density,
+                                                                             threads, seed):
+    """Batches of changing sizes (the C++ buffers are padded to multiples of 16 and reallocated)."""
+    rng = np.random.default_rng(seed)
+    L = len(sizes) - 1
+    activations = [["ReLU", "AllReLU(0.3)"][l % 2] for l in range(L - 1)] + ["Linear"]
+    models = {backend: SparseMLP(sizes, densities=[10 ** log_density] * L, activations=activations,
+                                 optimizer="Nesterov(0.9)", backend=backend, threads=threads, seed=seed)
+              for backend in ("cpp", "numpy")}
+    for N in batch_sizes:
+        X = rng.standard_normal((N, sizes[0])).astype(np.float32)
+        T = np.eye(sizes[-1], dtype=np.float32)[rng.integers(0, sizes[-1], N)]
+        losses = {backend: model.step(X, T, 0.05) for backend, model in models.items()}
+        assert losses["cpp"] == pytest.approx(losses["numpy"], rel=1e-4, abs=1e-6)
+        for cpp_layer, numpy_layer in zip(models["cpp"].layers, models["numpy"].layers):
+            np.testing.assert_allclose(cpp_layer.DW, numpy_layer.DW, rtol=1e-3, atol=1e-5)
+            np.testing.assert_allclose(cpp_layer.Db, numpy_layer.Db, rtol=1e-3, atol=1e-5)
+            np.testing.assert_allclose(cpp_layer.W.values, numpy_layer.W.values, rtol=1e-4, atol=1e-5)
+            np.testing.assert_allclose(cpp_layer.b, numpy_layer.b, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(models["cpp"].feedforward(X), models["numpy"].feedforward(X), rtol=1e-4, atol=1e-4)
+
+
 # --- invalid input: a clear Python error, never a crash ------------------------------------------
 
 def csr_arrays():

@@ -103,8 +103,8 @@ class SparseMLP:
             self._cpp = cpp.SparseMLP()
             self._views = [kernels.view(layer.W) for layer in self.layers]   # keep alive
             for layer, view in zip(self.layers, self._views):
-                self._cpp.add_layer(cpp.SparseLayer(view, layer.b, layer.DW, layer.Db, layer.Delta_W, layer.Delta_b,
-                                                    layer.code, layer.alpha))
+                arrays = (layer.b, layer.DW, layer.Db, layer.Delta_W, layer.Delta_b)
+                self._cpp.add_layer(cpp.SparseLayer(view, *map(kernels.buffer, arrays), layer.code, layer.alpha))
         else:
             self._reference = [layer.reference(sampled=self._backend == "scipy") for layer in self.layers]
 
