@@ -37,6 +37,7 @@
 #include <mutex>
 #include <thread>
 #include <type_traits>
+#include <utility>
 #include <vector>
 #if defined(__SSE__)
 #include <xmmintrin.h>
@@ -381,20 +382,52 @@ inline void sddmm(int threads, const CsrView& W, const float* DZt, const float* 
                 [&](long first, long last) { sddmm_rows(W, DZt, Xt, DW, N, first, last); });
 }
 
-// At = Aᵀ for a rows×cols row-major A, with rows of length ld ≥ rows in At (the entries
-// At[c, rows..ld) are not written). Each thread takes blocks of 16 columns of A and, row by row,
-// reads 16 contiguous values and writes them to 16 rows of At.
+// One step of the transposition of a 16×16 block held in 16 vectors: rows a and b (h rows apart)
+// exchange their blocks of h columns, a keeping its first h of every 2h columns and b its last h.
+// Four steps, h = 8, 4, 2, 1, transpose the block (each swaps the off-diagonal blocks of size h).
+template <int h>
+constexpr int interleaved(int j) {  // lane j of the new row a: lane j of a or (16 +) lane of b
+  return j % (2 * h) < h ? j : 16 + j - h;
+}
+
+template <int h, int... J>
+inline void exchange(float16& a, float16& b, std::integer_sequence<int, J...>) {
+  const float16 low = __builtin_shufflevector(a, b, interleaved<h>(J)...);
+  const float16 high = __builtin_shufflevector(a, b, (interleaved<h>(J) + h)...);
+  a = low, b = high;
+}
+
+// The 8 pairs of rows (a, a + h) of a block, unrolled at compile time.
+template <int h, int... P>
+inline void exchange_rows(float16* rows, std::integer_sequence<int, P...>) {
+  (exchange<h>(rows[P / h * 2 * h + P % h], rows[P / h * 2 * h + P % h + h], std::make_integer_sequence<int, 16>{}), ...);
+}
+
+inline void transpose_block(float16* rows) {
+  exchange_rows<8>(rows, std::make_integer_sequence<int, 8>{});
+  exchange_rows<4>(rows, std::make_integer_sequence<int, 8>{});
+  exchange_rows<2>(rows, std::make_integer_sequence<int, 8>{});
+  exchange_rows<1>(rows, std::make_integer_sequence<int, 8>{});
+}
+
+// At = Aᵀ for a rows×cols row-major A, where At has rows of length ld, a multiple of 16 at least
+// rows; the entries At[c, rows..ld) are set to zero. Blocks of 16×16 are transposed in registers,
+// 16 rows of A at a time, so that A is read along its rows; the last cols mod 16 columns are copied
+// one by one. Each thread takes a range of 16-column blocks.
 inline void transpose(int threads, const float* A, long rows, long cols, float* At, long ld) {
-  constexpr long T = 16;
-  parallel_rows(threads, (cols + T - 1) / T, nullptr, [=](long first, long last) {
-    for (long c0 = first * T; c0 < std::min(cols, last * T); c0 += T) {
-      const long width = std::min(T, cols - c0);
-      for (long r = 0; r < rows; r++) {
-        const float* __restrict a = A + r * cols + c0;
-        float* __restrict at = At + c0 * ld + r;
-        for (long l = 0; l < width; l++) at[l * ld] = a[l];
+  const long blocks = cols / 16;
+  parallel_rows(threads, blocks + 1, nullptr, [=](long first, long last) {
+    for (long r0 = 0; r0 < ld; r0 += 16) {
+      for (long c0 = first * 16; c0 < std::min(last, blocks) * 16; c0 += 16) {
+        float16 block[16];
+        for (int i = 0; i < 16; i++) block[i] = r0 + i < rows ? load16(A + (r0 + i) * cols + c0) : float16{};
+        transpose_block(block);
+        for (int i = 0; i < 16; i++) store16(At + (c0 + i) * ld + r0, block[i]);
       }
     }
+    if (last == blocks + 1)
+      for (long c = blocks * 16; c < cols; c++)
+        for (long r = 0; r < ld; r++) At[c * ld + r] = r < rows ? A[r * cols + c] : 0.0f;
   });
 }
 

@@ -78,6 +78,16 @@ def test_subnormals_are_flushed_and_the_callers_mode_restored():
     assert np.float32(1e-20) * np.float32(1e-20) > 0          # NumPy still computes subnormals
 
 
+@pytest.mark.parametrize("rows, cols", [(1, 1), (16, 16), (17, 33), (100, 3072), (5, 15), (40, 50)])
+def test_transpose_kernel_pads_with_zeros(rows, cols):
+    A = np.random.default_rng(rows).standard_normal((rows, cols), dtype=np.float32)
+    ld = (rows + 15) // 16 * 16
+    At = np.full((cols, ld), np.nan, dtype=np.float32)
+    kernels.load().transpose(2, A, rows, cols, At, ld)
+    np.testing.assert_array_equal(At[:, :rows], A.T)
+    np.testing.assert_array_equal(At[:, rows:], 0)
+
+
 @pytest.mark.parametrize("rule, code", [(GradientDescent(), 0), (Momentum(0.9), 1), (Nesterov(0.8), 2)])
 def test_update_kernel_follows_the_spec(rule, code):
     rng = np.random.default_rng(4)
