@@ -250,6 +250,18 @@ inline float lanes_sum(float16 v) {
   return (quarter[0] + quarter[2]) + (quarter[1] + quarter[3]);
 }
 
+// f(0), f(1), ..., f(V - 1), unrolled at compile time: arrays of vectors indexed by v then live in
+// registers (compilers at -O2 would otherwise keep them in memory and loop).
+template <typename F, int... v>
+inline void unroll(F f, std::integer_sequence<int, v...>) {
+  (f(v), ...);
+}
+
+template <int V, typename F>
+inline void unroll(F f) {
+  unroll(f, std::make_integer_sequence<int, V>{});
+}
+
 // Call block(n0, B) for consecutive column blocks [n0, n0 + B) that cover [0, N): blocks of 128
 // while they fit, then one block of the largest multiple of 16 that fits, then at most one block
 // each of 8, 4, 2 and 1. B is a compile-time constant, so the inner loops over a block have a
@@ -286,13 +298,13 @@ inline void sparse_row_times_dense(int begin, int end, const int* index, Value v
   if constexpr (B % 16 == 0) {
     constexpr int V = B / 16;
     float16 acc[V];
-    for (int v = 0; v < V; v++) acc[v] = float16{} + init;
+    unroll<V>([&](int v) { acc[v] = float16{} + init; });
     for (int k = begin; k < end; k++) {
       const float w = value(k);
       const float* x = Bt + (long)index[k] * N;
-      for (int v = 0; v < V; v++) acc[v] += w * load16(x + 16 * v);
+      unroll<V>([&](int v) { acc[v] += w * load16(x + 16 * v); });
     }
-    for (int v = 0; v < V; v++) store16(out + 16 * v, acc[v]);
+    unroll<V>([&](int v) { store16(out + 16 * v, acc[v]); });
   } else {
     float acc[B];
     for (int n = 0; n < B; n++) acc[n] = init;
@@ -340,11 +352,11 @@ template <int M>
 inline void dot_products(const float* dz, const float* Bt, const int* index, long N, float* out) {
   const float* b[M];
   float16 lanes[M] = {};
-  for (int m = 0; m < M; m++) b[m] = Bt + (long)index[m] * N;
+  unroll<M>([&](int m) { b[m] = Bt + (long)index[m] * N; });
   long n = 0;
   for (; n + 16 <= N; n += 16) {
     const float16 d = load16(dz + n);
-    for (int m = 0; m < M; m++) lanes[m] += d * load16(b[m] + n);
+    unroll<M>([&](int m) { lanes[m] += d * load16(b[m] + n); });
   }
   for (int m = 0; m < M; m++) {
     float sum = 0.0f;
