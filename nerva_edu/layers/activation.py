@@ -4,14 +4,18 @@ from nerva_edu.layers.linear import Linear
 from nerva_edu.matrix import hadamard
 
 
-class Activation(Linear):
-    """Z = X·Wᵀ + 1_N·b,  Y = act(Z), for an activation ``act`` of ``nerva_edu.activations``.
+class WithActivation:
+    """Puts an element-wise activation ``act`` after the product of a linear layer class.
 
-    backpropagation:  DZ = DY ⊙ act'(Z),  DW = DZᵀ·X,  Db = 1_Nᵀ·DZ,  DX = DZ·W
+    feedforward:      Z = (the linear layer's output),  Y = act(Z)
+    backpropagation:  DZ = DY ⊙ act'(Z), then the linear layer's backpropagation with Z and DZ
+
+    Mixed into a linear layer class (dense ``Linear`` here, the sparse reference layer in
+    ``nerva_edu.sparse.reference``), so the activation step is written once.
     """
 
-    def __init__(self, W, b, act):
-        super().__init__(W, b)
+    def __init__(self, W, b, act, *options):
+        super().__init__(W, b, *options)
         self.act = act
 
     def feedforward(self, X):
@@ -22,3 +26,10 @@ class Activation(Linear):
         self._check_gradient(Y, DY)
         self.DZ = hadamard(DY, self.act.gradient(self.Z))
         return super().backpropagate(self.Z, self.DZ)
+
+
+class Activation(WithActivation, Linear):
+    """Z = X·Wᵀ + 1_N·b,  Y = act(Z), for an activation ``act`` of ``nerva_edu.activations``.
+
+    backpropagation:  DZ = DY ⊙ act'(Z),  DW = DZᵀ·X,  Db = 1_Nᵀ·DZ,  DX = DZ·W
+    """

@@ -8,6 +8,7 @@ product per nonzero (O(nnz·N), the way SET computes it).
 
 import numpy as np
 
+from nerva_edu.layers.activation import WithActivation
 from nerva_edu.layers.layer import Layer, check_shape
 from nerva_edu.matrix import columns_sum, hadamard, row_repeat
 
@@ -69,18 +70,5 @@ class SparseLinear(Layer):
         return input_gradient(DY, self.W)
 
 
-class SparseActivation(SparseLinear):
+class SparseActivation(WithActivation, SparseLinear):
     """Z = X·Wᵀ + 1_N·b, Y = act(Z);  DZ = DY ⊙ act'(Z), then the linear layer's gradients."""
-
-    def __init__(self, W, b, act, sampled=False):
-        super().__init__(W, b, sampled)
-        self.act = act
-
-    def feedforward(self, X):
-        self.Z = super().feedforward(X)
-        return self.act(self.Z)
-
-    def backpropagate(self, Y, DY):
-        self._check_gradient(Y, DY)
-        self.DZ = hadamard(DY, self.act.gradient(self.Z))
-        return super().backpropagate(self.Z, self.DZ)
