@@ -19,7 +19,10 @@ uniform distribution with He's variance). Zero gives a zero matrix (only useful 
 
 Every initializer draws from a seeded ``numpy.random.Generator`` in float64 and then
 converts, so float32 and float64 networks built from one seed hold the same numbers up to
-rounding. Biases start at zero or at a constant (§7, last paragraph).
+rounding. The keyword ``size`` draws ``size`` entries of the K×D distribution instead of the
+whole matrix: a sparse layer stores only its nonzeros, and they are the first ``size`` entries
+the full draw would have produced (row by row, from the same generator state). Biases start at
+zero or at a constant (§7, last paragraph).
 """
 
 import math
@@ -29,49 +32,58 @@ import numpy as np
 from nerva_edu.parsing import bind, lookup, parse_call
 
 
-def uniform(rng, K, D, a=-1.0, b=1.0, dtype=np.float64):
-    """W ~ U(a, b), a K×D matrix."""
+def _shape(K, D, size):
+    """(K, D), or the number of entries ``size`` (a non-negative integer) to draw."""
+    if size is None:
+        return (K, D)
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 0:
+        raise ValueError(f"weight initializer: size must be a non-negative integer, got {size!r}")
+    return int(size)
+
+
+def uniform(rng, K, D, a=-1.0, b=1.0, dtype=np.float64, size=None):
+    """W ~ U(a, b), a K×D matrix (or ``size`` of its entries)."""
     if not a < b:
         raise ValueError(f"uniform: expected a < b, got a={a}, b={b}")
-    return rng.uniform(a, b, size=(K, D)).astype(dtype, copy=False)
+    return rng.uniform(a, b, size=_shape(K, D, size)).astype(dtype, copy=False)
 
 
-def _symmetric_uniform(rng, K, D, limit, dtype):
-    return uniform(rng, K, D, -limit, limit, dtype)
+def _symmetric_uniform(rng, K, D, limit, dtype, size):
+    return uniform(rng, K, D, -limit, limit, dtype, size)
 
 
-def _normal(rng, K, D, std, dtype):
-    return rng.normal(0.0, std, size=(K, D)).astype(dtype, copy=False)
+def _normal(rng, K, D, std, dtype, size):
+    return rng.normal(0.0, std, size=_shape(K, D, size)).astype(dtype, copy=False)
 
 
-def xavier(rng, K, D, dtype=np.float64):
+def xavier(rng, K, D, dtype=np.float64, size=None):
     """Xavier (Glorot's "commonly used heuristic"): W ~ U(−1/√D, 1/√D)."""
-    return _symmetric_uniform(rng, K, D, 1 / math.sqrt(D), dtype)
+    return _symmetric_uniform(rng, K, D, 1 / math.sqrt(D), dtype, size)
 
 
-def normalized_xavier(rng, K, D, dtype=np.float64):
+def normalized_xavier(rng, K, D, dtype=np.float64, size=None):
     """Normalized Xavier (Glorot & Bengio, eq. 16): W ~ U(−√6/√(D+K), √6/√(D+K))."""
-    return _symmetric_uniform(rng, K, D, math.sqrt(6) / math.sqrt(D + K), dtype)
+    return _symmetric_uniform(rng, K, D, math.sqrt(6) / math.sqrt(D + K), dtype, size)
 
 
-def he(rng, K, D, dtype=np.float64):
+def he(rng, K, D, dtype=np.float64, size=None):
     """He (He et al. 2015): W ~ N(0, σ) with standard deviation σ = √(2/D)."""
-    return _normal(rng, K, D, math.sqrt(2 / D), dtype)
+    return _normal(rng, K, D, math.sqrt(2 / D), dtype, size)
 
 
-def xavier_normal(rng, K, D, dtype=np.float64):
+def xavier_normal(rng, K, D, dtype=np.float64, size=None):
     """Xavier normal: W ~ N(0, √(2/(D+K))), the variance of normalized Xavier."""
-    return _normal(rng, K, D, math.sqrt(2 / (D + K)), dtype)
+    return _normal(rng, K, D, math.sqrt(2 / (D + K)), dtype, size)
 
 
-def he_uniform(rng, K, D, dtype=np.float64):
+def he_uniform(rng, K, D, dtype=np.float64, size=None):
     """He uniform: W ~ U(−√6/√D, √6/√D), the variance of He."""
-    return _symmetric_uniform(rng, K, D, math.sqrt(6 / D), dtype)
+    return _symmetric_uniform(rng, K, D, math.sqrt(6 / D), dtype, size)
 
 
-def zero(rng, K, D, dtype=np.float64):
+def zero(rng, K, D, dtype=np.float64, size=None):
     """W = 0 (every unit computes the same function: for tests, not for training)."""
-    return np.zeros((K, D), dtype=dtype)
+    return np.zeros(_shape(K, D, size), dtype=dtype)
 
 
 # name -> (function, its extra parameters with defaults)
@@ -88,11 +100,12 @@ WEIGHT_INITIALIZERS = {
 
 def weight_initializer(text):
     """The initializer named by ``text`` (e.g. ``"He"``, ``"Uniform(-0.1, 0.1)"``) as a
-    function ``(rng, K, D, dtype) -> W``; ValueError listing the accepted names otherwise."""
+    function ``(rng, K, D, dtype, size=None) -> W``; ValueError listing the accepted names
+    otherwise."""
     call = parse_call(text, "weight initializer")
     function, parameters = lookup(WEIGHT_INITIALIZERS, call, "weight initializer")
     arguments = bind(call, parameters, "weight initializer")
-    return lambda rng, K, D, dtype=np.float64: function(rng, K, D, dtype=dtype, **arguments)
+    return lambda rng, K, D, dtype=np.float64, size=None: function(rng, K, D, dtype=dtype, size=size, **arguments)
 
 
 def constant_bias(K, value=0.0, dtype=np.float64):

@@ -98,3 +98,30 @@ def test_he_and_xavier_are_distinct_distributions():
     for i in range(len(results)):
         for j in range(i + 1, len(results)):
             assert not np.allclose(results[i], results[j])
+
+
+@pytest.mark.parametrize("name", NAMES + ["Uniform(-0.5, 2)", "Zero"])
+def test_size_draws_entries_of_the_same_distribution(name):
+    """size = count gives the first count entries of the full K×D draw (same stream, hence the
+    same distribution), without drawing the other K·D − count entries."""
+    make, (K, D) = init.weight_initializer(name), (30, 70)
+    full_rng, rng = np.random.default_rng(5), np.random.default_rng(5)
+    full = make(full_rng, K, D, np.float32)
+    entries = make(rng, K, D, np.float32, size=100)
+    assert entries.shape == (100,) and entries.dtype == np.float32
+    np.testing.assert_array_equal(entries, full.reshape(-1)[:100])
+    if name != "Zero":                                          # Zero draws nothing either way
+        assert rng.bit_generator.state != full_rng.bit_generator.state
+
+
+@pytest.mark.parametrize("name", ["He", "HeUniform"])
+def test_entries_drawn_by_size_have_the_variance_of_the_full_matrix(name):
+    K, D = 1024, 3072
+    entries = init.weight_initializer(name)(np.random.default_rng(2), K, D, size=60_000)
+    assert entries.var() == pytest.approx(VARIANCE[name](D, K), rel=0.02)
+
+
+@pytest.mark.parametrize("size", [-1, 2.5, True, (2, 3)])
+def test_bad_sizes_are_rejected(size):
+    with pytest.raises(ValueError, match="size must be a non-negative integer"):
+        init.weight_initializer("He")(np.random.default_rng(0), 2, 2, size=size)

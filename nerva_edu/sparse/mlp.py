@@ -82,8 +82,9 @@ class SparseMLP:
 
     def _initial_values(self, K, D, count):
         """``count`` weights drawn from the initializer of a K×D layer (spec §7: the distribution
-        depends on D and K; the entries are independent, so any ``count`` of them will do)."""
-        return self.init(self.rng, K, D, np.float32).reshape(-1)[:count]
+        depends on D and K; the entries are independent, so ``count`` draws of one entry will
+        do, without drawing the other K·D − count)."""
+        return self.init(self.rng, K, D, np.float32, size=count)
 
     @property
     def backend(self):
