@@ -394,51 +394,63 @@ inline void sddmm(int threads, const CsrView& W, const float* DZt, const float* 
                 [&](long first, long last) { sddmm_rows(W, DZt, Xt, DW, N, first, last); });
 }
 
-// One step of the transposition of a 16×16 block held in 16 vectors: rows a and b (h rows apart)
-// exchange their blocks of h columns, a keeping its first h of every 2h columns and b its last h.
-// Four steps, h = 8, 4, 2, 1, transpose the block (each swaps the off-diagonal blocks of size h).
-template <int h>
-constexpr int interleaved(int j) {  // lane j of the new row a: lane j of a or (16 +) lane of b
-  return j % (2 * h) < h ? j : 16 + j - h;
+// 8 floats in one SIMD register (the shuffles of an 8×8 transposition stay within 256 bits, where
+// they are single cheap instructions).
+using float8 = float __attribute__((vector_size(32)));
+
+inline float8 load8(const float* p) {
+  float8 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
 }
 
-template <int h, int... J>
-inline void exchange(float16& a, float16& b, std::integer_sequence<int, J...>) {
-  const float16 low = __builtin_shufflevector(a, b, interleaved<h>(J)...);
-  const float16 high = __builtin_shufflevector(a, b, (interleaved<h>(J) + h)...);
-  a = low, b = high;
+inline void store8(float* p, float8 v) { std::memcpy(p, &v, sizeof v); }
+
+// Transpose the 8×8 block held in rows r[0..8) in three rounds of shuffles: interleave the pairs
+// of rows (2×2 blocks), then the pairs of pairs (4×4 blocks), then swap 4×4 blocks across halves.
+inline void transpose_block(float8* r) {
+  float8 t[8], u[8];
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = __builtin_shufflevector(r[i], r[i + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+    t[i + 1] = __builtin_shufflevector(r[i], r[i + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+  }
+  for (int i = 0; i < 8; i += 4)
+    for (int j = 0; j < 2; j++) {
+      u[i + 2 * j] = __builtin_shufflevector(t[i + j], t[i + j + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+      u[i + 2 * j + 1] = __builtin_shufflevector(t[i + j], t[i + j + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+    }
+  for (int j = 0; j < 4; j++) {
+    r[j] = __builtin_shufflevector(u[j], u[j + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+    r[j + 4] = __builtin_shufflevector(u[j], u[j + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+  }
 }
 
-// The 8 pairs of rows (a, a + h) of a block, unrolled at compile time.
-template <int h, int... P>
-inline void exchange_rows(float16* rows, std::integer_sequence<int, P...>) {
-  (exchange<h>(rows[P / h * 2 * h + P % h], rows[P / h * 2 * h + P % h + h], std::make_integer_sequence<int, 16>{}), ...);
-}
-
-inline void transpose_block(float16* rows) {
-  exchange_rows<8>(rows, std::make_integer_sequence<int, 8>{});
-  exchange_rows<4>(rows, std::make_integer_sequence<int, 8>{});
-  exchange_rows<2>(rows, std::make_integer_sequence<int, 8>{});
-  exchange_rows<1>(rows, std::make_integer_sequence<int, 8>{});
-}
-
-// At = Aᵀ for a rows×cols row-major A, where At has rows of length ld, a multiple of 16 at least
-// rows; the entries At[c, rows..ld) are set to zero. Blocks of 16×16 are transposed in registers,
-// 16 rows of A at a time, so that A is read along its rows; the last cols mod 16 columns are copied
-// one by one. Each thread takes a range of 16-column blocks.
+// At = Aᵀ for a rows×cols row-major A, where At has rows of length ld, a multiple of 8 at least
+// rows; the entries At[c, rows..ld) are set to zero. Each thread takes a range of 16-column strips
+// of A; a strip is read 8 rows at a time (one cache line of each row, with a prefetch of the line
+// four strips ahead: the rows are 4·cols bytes apart, too far for the hardware to guess), as two
+// 8×8 blocks transposed in registers, and written along 16 rows of At, sequentially; the last
+// cols mod 16 columns are copied one by one.
 inline void transpose(int threads, const float* A, long rows, long cols, float* At, long ld) {
-  const long blocks = cols / 16;
-  parallel_rows(threads, blocks + 1, nullptr, [=](long first, long last) {
-    for (long r0 = 0; r0 < ld; r0 += 16) {
-      for (long c0 = first * 16; c0 < std::min(last, blocks) * 16; c0 += 16) {
-        float16 block[16];
-        for (int i = 0; i < 16; i++) block[i] = r0 + i < rows ? load16(A + (r0 + i) * cols + c0) : float16{};
-        transpose_block(block);
-        for (int i = 0; i < 16; i++) store16(At + (c0 + i) * ld + r0, block[i]);
+  const long strips = cols / 16;
+  parallel_rows(threads, strips + 1, nullptr, [=](long first, long last) {
+    for (long c0 = first * 16; c0 < std::min(last, strips) * 16; c0 += 16) {
+      for (long r0 = 0; r0 < ld; r0 += 8) {
+        float8 left[8], right[8];
+        for (int i = 0; i < 8; i++) {
+          const float* a = A + (r0 + i) * cols + c0;
+          if (r0 + i < rows) __builtin_prefetch(a + 64);
+          left[i] = r0 + i < rows ? load8(a) : float8{};
+          right[i] = r0 + i < rows ? load8(a + 8) : float8{};
+        }
+        transpose_block(left);
+        transpose_block(right);
+        for (int i = 0; i < 8; i++) store8(At + (c0 + i) * ld + r0, left[i]);
+        for (int i = 0; i < 8; i++) store8(At + (c0 + 8 + i) * ld + r0, right[i]);
       }
     }
-    if (last == blocks + 1)
-      for (long c = blocks * 16; c < cols; c++)
+    if (last == strips + 1)
+      for (long c = strips * 16; c < cols; c++)
         for (long r = 0; r < ld; r++) At[c * ld + r] = r < rows ? A[r * cols + c] : 0.0f;
   });
 }
