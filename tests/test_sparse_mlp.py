@@ -125,3 +125,12 @@ def test_bench_sparse_runs(tmp_path):
     assert all(set(r) == {"backend", "density", "batch_size", "threads", "ms_per_step"} and r["ms_per_step"] > 0
                for r in results)
     assert (tmp_path / "plot.png").stat().st_size > 0
+
+
+def test_kernel_rates_time_the_kernels_on_padded_aligned_buffers():
+    from nerva_edu.benchmarks.sparse import _kernel_rates, format_kernels
+    k = _kernel_rates(SparseMLP([40, 30, 10], density=0.3, backend="numpy"), 20, 1, 0.0)
+    assert k["padded_batch"] == 32 and k["shape"] == [30, 40]
+    assert all(k[name]["ms"] > 0 and k[name]["gflops"] > 0 for name in ("SpMM", "transposed SpMM", "SDDMM"))
+    assert k["SDDMM/SpMM"] > 0
+    assert "SDDMM/SpMM (target ≤ 1.5)" in format_kernels([{"kernels": k}])

@@ -82,28 +82,46 @@ def _time_round(step, seconds):
     return (time.perf_counter() - start) / count
 
 
+def _aligned_zeros(rows, cols):
+    """A float32 rows×cols zero matrix starting on a 64-byte boundary, as the step's buffers."""
+    raw = np.zeros(rows * cols + 16, dtype=np.float32)
+    offset = (-raw.ctypes.data // 4) % 16
+    return raw[offset:offset + rows * cols].reshape(rows, cols)
+
+
 def _kernel_rates(model, N, threads, seconds):
-    """GFLOP/s of the three kernels on the first layer (2·nnz·N flops each), best of repeats."""
+    """Time of the three kernels on the first layer as they run inside a step: the batch padded
+    to Np, a multiple of 16 (zero columns), in 64-byte aligned buffers. After a warm-up, the
+    kernels are timed one call each in turn, round after round for about ``seconds`` (at least
+    50 rounds), so that a load that comes and goes affects all three alike; each kernel's time
+    is its median, the SDDMM/SpMM ratio the median of the rounds' ratios. GFLOP/s count the
+    2·nnz·N useful flops (N the batch size, not Np)."""
     from nerva_edu.sparse import kernels
     cpp, layer = kernels.load(), model.layers[0]
     W, view = layer.W, kernels.view(layer.W)
     K, D = W.shape
+    Np = -(-N // 16) * 16
     rng = np.random.default_rng(2)
-    Xt, DZt = rng.standard_normal((D, N), dtype=np.float32), rng.standard_normal((K, N), dtype=np.float32)
-    Zt, DXt, DW = np.empty((K, N), np.float32), np.empty((D, N), np.float32), np.empty(W.nnz, np.float32)
-    calls = {"SpMM": lambda: cpp.spmm(threads, view, Xt, layer.b, Zt, N),
-             "transposed SpMM": lambda: cpp.spmm_transposed(threads, view, DZt, DXt, N),
-             "SDDMM": lambda: cpp.sddmm(threads, view, DZt, Xt, DW, N)}
-    rates = {}
-    for name, call in calls.items():
-        call()
-        best, start = float("inf"), time.perf_counter()
-        while time.perf_counter() - start < seconds:
+    Xt, DZt, Zt, DXt = _aligned_zeros(D, Np), _aligned_zeros(K, Np), _aligned_zeros(K, Np), _aligned_zeros(D, Np)
+    Xt[:, :N], DZt[:, :N] = rng.standard_normal((D, N)), rng.standard_normal((K, N))
+    DW = _aligned_zeros(1, W.nnz)[0]
+    calls = {"SpMM": lambda: cpp.spmm(threads, view, Xt, layer.b, Zt, Np),
+             "transposed SpMM": lambda: cpp.spmm_transposed(threads, view, DZt, DXt, Np),
+             "SDDMM": lambda: cpp.sddmm(threads, view, DZt, Xt, DW, Np)}
+    times = {name: [] for name in calls}
+    for call in calls.values():
+        for _ in range(10):
+            call()
+    start = time.perf_counter()
+    while len(times["SpMM"]) < 50 or time.perf_counter() - start < seconds:
+        for name, call in calls.items():
             t = time.perf_counter()
             call()
-            best = min(best, time.perf_counter() - t)
-        rates[name] = {"ms": best * 1e3, "gflops": 2 * W.nnz * N / best / 1e9}
-    return {"shape": [K, D], "density": W.density, **rates}
+            times[name].append(time.perf_counter() - t)
+    rates = {name: {"ms": statistics.median(ts) * 1e3, "gflops": 2 * W.nnz * N / statistics.median(ts) / 1e9}
+             for name, ts in times.items()}
+    ratio = statistics.median(sddmm / spmm for sddmm, spmm in zip(times["SDDMM"], times["SpMM"]))
+    return {"shape": [K, D], "density": W.density, "padded_batch": Np, "SDDMM/SpMM": ratio, **rates}
 
 
 def _torch_step(model, X, labels, threads, masked, eta=0.01, mu=0.9):
@@ -245,15 +263,21 @@ def format_table(results, backends, densities, key="ms_per_step", title="ms per 
     return "\n".join(lines)
 
 
+SDDMM_TARGET = 1.5     # issue 5: the SDDMM within 1.5× of the forward SpMM's time
+
+
 def format_kernels(results):
-    lines = ["C++ kernels on the first layer (best time; 2·nnz·N flops each)",
-             f"{'density':>9} {'shape':>11} {'SpMM':>18} {'transposed SpMM':>18} {'SDDMM':>18}  SDDMM/SpMM"]
+    lines = ["C++ kernels on the first layer (median time, batch padded to a multiple of 16 in aligned buffers "
+             "as in a step; GFLOP/s of the 2·nnz·N useful flops)",
+             f"{'density':>9} {'shape':>11} {'SpMM':>18} {'transposed SpMM':>18} {'SDDMM':>18}  "
+             f"SDDMM/SpMM (target ≤ {SDDMM_TARGET:g})"]
     for r in results:
         if "kernels" in r:
             k = r["kernels"]
             cells = "".join(f"{k[n]['ms']:8.3f} ms {k[n]['gflops']:5.1f} GF" for n in ("SpMM", "transposed SpMM", "SDDMM"))
+            verdict = "met" if k["SDDMM/SpMM"] <= SDDMM_TARGET else "missed"
             lines.append(f"{k['density']:9.4g} {'×'.join(map(str, k['shape'])):>11} {cells}  "
-                         f"{k['SDDMM']['ms'] / k['SpMM']['ms']:9.2f}")
+                         f"{k['SDDMM/SpMM']:9.2f} ({verdict})")
     return "\n".join(lines)
 
 
