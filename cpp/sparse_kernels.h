@@ -552,7 +552,7 @@ class SparseMLP {
     optimizer_ = optimizer, eta_ = eta, mu_ = mu;
     forward(threads, X, N);
     const long L = layer_count();
-    const float loss = softmax_cross_entropy(T, N);
+    const float loss = softmax_cross_entropy(threads, T, N);
     finish_gradient_row(L - 1, 0, layers_.back().W.rows);
     for (long l = L - 1; l >= 1; l--) parallel_jobs(threads, {propagate(l), weight_gradient(l + 1)});
     parallel_jobs(threads, {weight_gradient(1), weight_gradient(0)});
@@ -566,6 +566,7 @@ class SparseMLP {
   void allocate(long N) {
     const long L = layer_count();
     N_ = N, Np_ = (N + 15) / 16 * 16;
+    loss_.assign(N, 0.0);
     Yt_.assign(L + 1, Buffer());
     Zt_.assign(L, Buffer());
     DZt_.assign(L, Buffer());
@@ -643,31 +644,38 @@ class SparseMLP {
   }
 
   // The loss −(1/N)·Σ T ⊙ log-softmax(Y) and DY = (softmax(Y) ⊙ (T·1·1ᵀ) − T) / N into the last
-  // DZ, per column n of Yt (one example each), with the max subtracted for stability.
-  float softmax_cross_entropy(const float* T, long N) {
-    const long K = layers_.back().W.rows;
+  // DZ, per column n of Yt (one example each), with the max subtracted for stability. The threads
+  // take ranges of 16 examples (whole cache lines of Yt and DYt); each example's loss goes to
+  // loss_, summed at the end.
+  float softmax_cross_entropy(int threads, const float* T, long N) {
+    const long K = layers_.back().W.rows, Np = Np_;
     const float* Yt = data(Yt_.back());
     float* DYt = data(DZt_.back());
-    double loss = 0.0;
-    for (long n = 0; n < N; n++) {
-      float max = -std::numeric_limits<float>::infinity(), total = 0.0f, t_sum = 0.0f;
-      for (long k = 0; k < K; k++) max = std::max(max, Yt[k * Np_ + n]);
-      for (long k = 0; k < K; k++) total += std::exp(Yt[k * Np_ + n] - max);
-      const float log_total = std::log(total);
-      for (long k = 0; k < K; k++) {
-        const float t = T[n * K + k], log_softmax = Yt[k * Np_ + n] - max - log_total;
-        loss -= t * log_softmax;
-        t_sum += t;
+    double* loss = loss_.data();
+    parallel_rows(threads, Np / 16, nullptr, [=](long first, long last) {
+      for (long n = first * 16; n < std::min(last * 16, N); n++) {
+        float max = -std::numeric_limits<float>::infinity(), total = 0.0f, t_sum = 0.0f;
+        for (long k = 0; k < K; k++) max = std::max(max, Yt[k * Np + n]);
+        for (long k = 0; k < K; k++) total += DYt[k * Np + n] = std::exp(Yt[k * Np + n] - max);  // exp(y − max)
+        const float log_total = std::log(total);
+        loss[n] = 0.0;
+        for (long k = 0; k < K; k++) {
+          const float t = T[n * K + k];
+          loss[n] -= t * (Yt[k * Np + n] - max - log_total);
+          t_sum += t;
+        }
+        for (long k = 0; k < K; k++) DYt[k * Np + n] = (DYt[k * Np + n] / total * t_sum - T[n * K + k]) / N;
       }
-      for (long k = 0; k < K; k++)
-        DYt[k * Np_ + n] = (std::exp(Yt[k * Np_ + n] - max - log_total) * t_sum - T[n * K + k]) / N;
-    }
-    return float(loss / N);
+    });
+    double sum = 0.0;
+    for (long n = 0; n < N; n++) sum += loss[n];
+    return float(sum / N);
   }
 
   std::vector<SparseLayer> layers_;
   long N_ = 0, Np_ = 0;
   std::vector<Buffer> Yt_, Zt_, DZt_;
+  std::vector<double> loss_;  // the loss of each example of the batch
   int optimizer_ = GRADIENT_DESCENT;
   float eta_ = 0.0f, mu_ = 0.0f;
 };
