@@ -15,7 +15,9 @@ from nbclient import NotebookClient
 
 def execute(path):
     notebook = nbformat.read(path, as_version=4)
-    client = NotebookClient(notebook, timeout=1200, kernel_name="python3",
+    for cell in notebook.cells:                 # no timestamps: a re-run changes only what changed
+        cell.metadata.pop("execution", None)
+    client = NotebookClient(notebook, timeout=1200, kernel_name="python3", record_timing=False,
                             resources={"metadata": {"path": str(Path(path).parent)}})
     client.execute()
     nbformat.write(notebook, path)

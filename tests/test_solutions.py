@@ -1,8 +1,7 @@
 """Every code block in an exercise solution runs, in the namespace its chapter builds.
 
-A chapter's code cells are executed in order (cells that time things or start widgets, marked
-``# NBVAL_IGNORE_OUTPUT``, and IPython magics are skipped), then each ```python block of each
-{solution} runs in that namespace. A solution that raises fails the test, naming the exercise.
+A chapter's code cells are executed in order (IPython magics and shell escapes are skipped), then
+each ```python block of each {solution} runs in that namespace. A solution that raises fails the test, naming the exercise.
 """
 
 import json
@@ -25,7 +24,7 @@ def chapter_solutions(path):
 def runnable_cells(path):
     for cell in json.loads(path.read_text())["cells"]:
         source = "".join(cell["source"])
-        if cell["cell_type"] != "code" or source.lstrip().startswith("# NBVAL_IGNORE_OUTPUT"):
+        if cell["cell_type"] != "code":
             continue
         yield "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
 
@@ -41,7 +40,8 @@ def test_solutions_run(path, monkeypatch, capsys):
 
     monkeypatch.chdir(path.parent)
     monkeypatch.setattr(plt, "show", lambda *args, **kwargs: plt.close("all"))
-    namespace = {"__name__": "__main__"}
+    from IPython.display import display
+    namespace = {"__name__": "__main__", "display": display}    # a builtin in IPython kernels
     for source in runnable_cells(path):
         exec(compile(source, f"{path.name} (cell)", "exec"), namespace)
     for label, block in chapter_solutions(path):
