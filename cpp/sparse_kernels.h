@@ -231,13 +231,16 @@ struct CsrView {
 // 16 floats that the compiler keeps in one or several SIMD registers (GCC/Clang vector extension).
 using float16 = float __attribute__((vector_size(64)));
 
-inline float16 load16(const float* p) {
-  float16 v;
+// Unaligned load and store of a SIMD vector V (float16 here, float8 below).
+template <typename V>
+inline V load(const float* p) {
+  V v;
   std::memcpy(&v, p, sizeof v);
   return v;
 }
 
-inline void store16(float* p, float16 v) { std::memcpy(p, &v, sizeof v); }
+template <typename V>
+inline void store(float* p, V v) { std::memcpy(p, &v, sizeof v); }
 
 // The sum of the 16 lanes of v, as a tree of vector additions (a chain of 15 scalar additions
 // would cost more than the products of a short row).
@@ -302,9 +305,9 @@ inline void sparse_row_times_dense(int begin, int end, const int* index, Value v
     for (int k = begin; k < end; k++) {
       const float w = value(k);
       const float* x = Bt + (long)index[k] * N;
-      unroll<V>([&](int v) { acc[v] += w * load16(x + 16 * v); });
+      unroll<V>([&](int v) { acc[v] += w * load<float16>(x + 16 * v); });
     }
-    unroll<V>([&](int v) { store16(out + 16 * v, acc[v]); });
+    unroll<V>([&](int v) { store(out + 16 * v, acc[v]); });
   } else {
     float acc[B];
     for (int n = 0; n < B; n++) acc[n] = init;
@@ -355,8 +358,8 @@ inline void dot_products(const float* dz, const float* Bt, const int* index, lon
   unroll<M>([&](int m) { b[m] = Bt + (long)index[m] * N; });
   long n = 0;
   for (; n + 16 <= N; n += 16) {
-    const float16 d = load16(dz + n);
-    unroll<M>([&](int m) { lanes[m] += d * load16(b[m] + n); });
+    const float16 d = load<float16>(dz + n);
+    unroll<M>([&](int m) { lanes[m] += d * load<float16>(b[m] + n); });
   }
   for (int m = 0; m < M; m++) {
     float sum = 0.0f;
@@ -398,14 +401,6 @@ inline void sddmm(int threads, const CsrView& W, const float* DZt, const float* 
 // they are single cheap instructions).
 using float8 = float __attribute__((vector_size(32)));
 
-inline float8 load8(const float* p) {
-  float8 v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-
-inline void store8(float* p, float8 v) { std::memcpy(p, &v, sizeof v); }
-
 // Transpose the 8×8 block held in rows r[0..8) in three rounds of shuffles: interleave the pairs
 // of rows (2×2 blocks), then the pairs of pairs (4×4 blocks), then swap 4×4 blocks across halves.
 inline void transpose_block(float8* r) {
@@ -440,13 +435,13 @@ inline void transpose(int threads, const float* A, long rows, long cols, float* 
         for (int i = 0; i < 8; i++) {
           const float* a = A + (r0 + i) * cols + c0;
           if (r0 + i < rows) __builtin_prefetch(a + 64);
-          left[i] = r0 + i < rows ? load8(a) : float8{};
-          right[i] = r0 + i < rows ? load8(a + 8) : float8{};
+          left[i] = r0 + i < rows ? load<float8>(a) : float8{};
+          right[i] = r0 + i < rows ? load<float8>(a + 8) : float8{};
         }
         transpose_block(left);
         transpose_block(right);
-        for (int i = 0; i < 8; i++) store8(At + (c0 + i) * ld + r0, left[i]);
-        for (int i = 0; i < 8; i++) store8(At + (c0 + 8 + i) * ld + r0, right[i]);
+        for (int i = 0; i < 8; i++) store(At + (c0 + i) * ld + r0, left[i]);
+        for (int i = 0; i < 8; i++) store(At + (c0 + 8 + i) * ld + r0, right[i]);
       }
     }
     if (last == strips + 1)
@@ -593,8 +588,8 @@ class SparseMLP {
         for (long i = first; i < last; i++) {
           spmm_rows(layer.W, Xt, layer.b, Zt, Np, i, i + 1);
           for (long n = i * Np; n < (i + 1) * Np; n += 16) {  // Y = act(Z)
-            const float16 z = load16(Zt + n);
-            store16(Yt + n, z >= 0.0f ? z : slope * z);
+            const float16 z = load<float16>(Zt + n);
+            store(Yt + n, z >= 0.0f ? z : slope * z);
           }
         }
       });
@@ -611,9 +606,9 @@ class SparseMLP {
       const float* Z = data(Zt_[l]) + i * Np_;
       float16 sum = {};
       for (long n = 0; n < Np_; n += 16) {
-        const float16 dz = load16(DZ + n), z = load16(Z + n);
+        const float16 dz = load<float16>(DZ + n), z = load<float16>(Z + n);
         const float16 result = z >= 0.0f ? dz : slope * dz;
-        store16(DZ + n, result);
+        store(DZ + n, result);
         sum += result;
       }
       layer.Db[i] = lanes_sum(sum);

@@ -69,12 +69,16 @@ def check_batch(op, name, X, rows, cols):
     return X.T
 
 
+def _prepare(op, W, threads):
+    """The checks every kernel call starts with: W, then the thread count; returns it and W's shape."""
+    check_matrix(op, W)
+    return check_threads(op, threads), W.shape
+
+
 def spmm(W, X, b, threads=None):
     """Y = X·Wᵀ + 1_N·b for a column-major float32 batch X (N×D) and a 1×K float32 b."""
     op = "spmm"
-    check_matrix(op, W)
-    threads = check_threads(op, threads)
-    K, D = W.shape
+    threads, (K, D) = _prepare(op, W, threads)
     Xt = check_batch(op, "X", X, None, D)
     check_array(op, "b", b, np.float32, ndim=2)
     if b.shape != (1, K):
@@ -87,9 +91,7 @@ def spmm(W, X, b, threads=None):
 def spmm_transposed(W, DY, threads=None):
     """DX = DY·W for a column-major float32 DY (N×K)."""
     op = "spmm_transposed"
-    check_matrix(op, W)
-    threads = check_threads(op, threads)
-    K, D = W.shape
+    threads, (K, D) = _prepare(op, W, threads)
     DYt = check_batch(op, "DY", DY, None, K)
     DXt = np.empty((D, DY.shape[0]), dtype=np.float32)
     load().spmm_transposed(threads, view(W), buffer(DYt), buffer(DXt), DY.shape[0])
@@ -99,9 +101,7 @@ def spmm_transposed(W, DY, threads=None):
 def sddmm(W, DY, X, threads=None):
     """DW = (DYᵀ·X) ⊙ mask on W's pattern, as an array aligned with W.values."""
     op = "sddmm"
-    check_matrix(op, W)
-    threads = check_threads(op, threads)
-    K, D = W.shape
+    threads, (K, D) = _prepare(op, W, threads)
     DYt = check_batch(op, "DY", DY, None, K)
     Xt = check_batch(op, "X", X, DY.shape[0], D)
     DW = np.empty(W.nnz, dtype=np.float32)
