@@ -87,10 +87,9 @@ def digits():
 @pytest.mark.parametrize("backend, zeta", [("cpp", 0.0), ("numpy", 0.0), ("cpp", 0.2)])
 def test_sparse_training_on_digits_learns(digits, backend, zeta):
     model = SparseMLP([64, 128, 64, 10], density=0.3, backend=backend, threads=2, seed=1)
-    history = train(model, digits.Xtrain, digits.Ttrain, epochs=4, batch_size=32, eta=0.05, zeta=zeta,
-                    Xtest=digits.Xtest, test_labels=digits.test_labels)
-    assert history[-1]["loss"] < history[0]["loss"]
-    assert history[-1]["test_accuracy"] > 0.85                # chance is 0.1
+    history = train(model, digits, epochs=4, batch_size=32, eta=0.05, zeta=zeta)
+    assert history[-1].loss < history[0].loss
+    assert history[-1].test_accuracy > 0.85                   # chance is 0.1
     assert all(abs(layer.W.density - d) < 1e-3 for layer, d in
                zip(model.layers, erdos_renyi_densities(0.3, [64, 128, 64, 10])))
 

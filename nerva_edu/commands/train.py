@@ -132,11 +132,11 @@ def run(args):
     except ValueError as error:
         return _fail(error)
     sizes = args.layer_sizes or f"{data.Xtrain.shape[1]};64;32;{data.classes}"
-    rng = np.random.default_rng(args.seed)
     if args.backend != "dense":
-        return run_sparse(args, data, sizes, rng)
+        return run_sparse(args, data, sizes)
     if args.density != 1.0 or args.prune:
         return _fail("--density and --prune need a sparse backend: --backend cpp, numpy or scipy")
+    rng = np.random.default_rng(args.seed)
     try:
         mlp = build_dense(args, sizes, rng, dtype)
         if args.load:
@@ -178,11 +178,10 @@ def _write_json(args, history):
             json.dump([vars(result) for result in history], file, indent=1)
 
 
-def run_sparse(args, data, sizes, rng):
-    """Train a sparse MLP (nerva_edu.sparse) with the shared training loop of nerva_edu.mlp."""
-    from nerva_edu.mlp import training_loop
+def run_sparse(args, data, sizes):
+    """Train a sparse MLP (nerva_edu.sparse), with the training loop shared with dense MLPs."""
     from nerva_edu.parsing import lookup, parse_call, parse_sizes, split_list
-    from nerva_edu.sparse import SparseMLP
+    from nerva_edu.sparse import SparseMLP, train
     from nerva_edu.sparse.mlp import ACTIVATIONS
 
     unsupported = [(args.loss != "softmax_cross_entropy", "--loss: the sparse backends train with "
@@ -214,12 +213,7 @@ def run_sparse(args, data, sizes, rng):
     print("layer densities " + ", ".join(f"{layer.W.density:.4f}" for layer in model.layers) +
           (f", SET with ζ = {args.prune}" if args.prune else ""))
 
-    def before_epoch(epoch):
-        if args.prune and epoch > 1:
-            model.prune_and_regrow(args.prune)
-
-    history = training_loop(model.step, lambda X, T: model.accuracy(X, T.argmax(axis=1)), data,
-                            args.learning_rate, args.epochs, args.batch_size, rng, args.progress, _report,
-                            before_epoch)
+    history = train(model, data, args.epochs, args.batch_size, args.learning_rate, args.prune, args.seed,
+                    args.progress, _report)
     _write_json(args, history)
     return 0

@@ -167,21 +167,18 @@ class SparseMLP:
         self._bind()
 
 
-def train(model, X, T, epochs, batch_size, eta, zeta=0.0, seed=0, Xtest=None, test_labels=None):
-    """Minibatch training: each epoch shuffles (X, T), optionally applies SET (ζ > 0, from the
-    second epoch on), then steps over the batches. Returns one dict per epoch (epoch, loss,
-    and test accuracy when test data are given)."""
-    rng = np.random.default_rng(seed)
-    X, T = np.ascontiguousarray(X, dtype=np.float32), np.ascontiguousarray(T, dtype=np.float32)
-    history = []
-    for epoch in range(epochs):
-        if zeta and epoch > 0:
+def train(model, data, epochs, batch_size, eta, zeta=0.0, seed=0, progress=False, on_epoch=None):
+    """Train ``model`` on ``data`` (a ``nerva_edu.datasets.Dataset``) with the loop that dense MLPs use
+    (``nerva_edu.mlp.training_loop``): seeded shuffling, one learning rate per epoch (``eta``: a number
+    or a scheduler of ``nerva_edu.schedulers``), and with ζ > 0 SET's prune and regrow at the start of
+    every epoch after the first. Returns the list of ``EpochResult``."""
+    from nerva_edu.mlp import training_loop
+    from nerva_edu.schedulers import Constant
+
+    def before_epoch(epoch):
+        if zeta and epoch > 1:
             model.prune_and_regrow(zeta)
-        order = rng.permutation(len(X))
-        losses = [model.step(X[batch], T[batch], eta)
-                  for batch in (order[i:i + batch_size] for i in range(0, len(X), batch_size))]
-        record = {"epoch": epoch + 1, "loss": float(np.mean(losses))}
-        if Xtest is not None:
-            record["test_accuracy"] = model.accuracy(Xtest, test_labels)
-        history.append(record)
-    return history
+
+    return training_loop(model.step, lambda X, T: model.accuracy(X, T.argmax(axis=1)), data,
+                         eta if callable(eta) else Constant(eta), epochs, batch_size, np.random.default_rng(seed),
+                         progress, on_epoch, before_epoch)
