@@ -8,6 +8,7 @@ per row, T (N×K) the one-hot targets. A missing or corrupt file raises :class:`
 
 import gzip
 import io
+import os
 import pickle
 import struct
 import tarfile
@@ -217,10 +218,11 @@ LOADERS = {"mnist": load_mnist, "cifar10": load_cifar10}
 
 
 def load_dataset(text, normalize="unit", dtype=np.float64):
-    """A data set named as on the command line: ``digits``, ``mnist:PATH`` or ``cifar10:PATH``."""
+    """A data set named as on the command line: ``digits``, ``mnist:PATH`` or ``cifar10:PATH``
+    (a leading ``~`` in PATH is the home directory: shells do not expand it after the colon)."""
     if text == "digits":
         return load_digits(normalize, dtype)
     name, _, path = text.partition(":")
     if name not in LOADERS or not path:
         raise ValueError(f"dataset: cannot use {text!r}; accepted: digits, mnist:PATH, cifar10:PATH")
-    return LOADERS[name](path, normalize, dtype)
+    return LOADERS[name](os.path.expanduser(path), normalize, dtype)

@@ -43,6 +43,14 @@ def test_mnist_from_a_path(tmp_path, capsys):
     assert "mnist: 20 training and 5 test examples, 784 features" in capsys.readouterr().out
 
 
+def test_dataset_path_may_start_with_a_tilde(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "mnist").mkdir()
+    write_mnist(tmp_path / "mnist", compress=False, n_train=20, n_test=5)
+    assert main(["train", "--dataset", "mnist:~/mnist", "--epochs", "1", "--batch-size", "10"]) == 0
+    assert "mnist: 20 training and 5 test examples" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("arguments, message", [
     (["--epochs", "0"], "argument --epochs: '0' is not a positive integer"),
     (["--batch-size", "x"], "argument --batch-size: 'x' is not a positive integer"),
