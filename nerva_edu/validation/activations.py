@@ -13,6 +13,7 @@ Torch: on random float64 inputs, ``act.gradient`` equals autograd's derivative o
 import numpy as np
 import sympy as sp
 
+from nerva_edu import activations
 from nerva_edu.activations import AllReLU, LeakyReLU, ReLU, Sigmoid, SReLU, Tanh
 from nerva_edu.registry import register
 from nerva_edu.symbolic import assert_equal
@@ -117,9 +118,20 @@ def _srelu_parameter_torch():
     _srelu_parameter_autograd(0.1, 0.5, 0.2, -0.3)()          # overlapping thresholds
 
 
+class _SymbolsAsNumbers(activations._SymPy):
+    """The SymPy operations, under another name: the formulas take their floating-point branch."""
+
+
 def _sigmoid_function():
-    """σ as computed, (1 + tanh(x/2))/2, equals the spec's 1/(1 + e^(−x))."""
-    assert_equal(_scalar(Sigmoid(), "__call__", x).rewrite(sp.exp), 1 / (1 + sp.exp(-x)), "σ(x)")
+    """σ on symbols is the spec's 1/(1 + e^(−x)); the floating-point form e^m/(e^m + e^(m−x)),
+    m = min(x, 0), equals it for x < 0, x = 0 and x > 0; and σ(x)·σ(−x) (the derivative as
+    computed) equals the spec's σ(x)(1 − σ(x))."""
+    sigma = 1 / (1 + sp.exp(-x))
+    assert_equal(_scalar(Sigmoid(), "__call__", x), sigma, "σ(x) on symbols")
+    floating = activations._sigmoid(_SymbolsAsNumbers, x)
+    for where, substitution in {"x < 0": NEGATIVE, "x = 0": {x: 0}, "x > 0": POSITIVE}.items():
+        assert_equal(floating.subs(substitution), sigma.subs(substitution), f"σ(x) as computed on floats, {where}")
+    assert_equal(_scalar(Sigmoid(), "gradient", x), sigma * (1 - sigma), "σ'(x) = σ(x)·σ(−x) = σ(x)(1 − σ(x))")
 
 
 def _tanh_function():
