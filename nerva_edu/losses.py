@@ -7,14 +7,20 @@ The batch versions are bundled, per loss, into a :class:`Loss` in ``LOSSES`` for
 
 Softmax and logistic cross-entropy are computed stably, with the stable log-softmax and
 ``log_sigmoid``: they stay finite and exact for outputs of magnitude 1e4.
+
+Cross-entropy and negative log-likelihood take probabilities Y, and an exact 0 is a
+probability (a saturated softmax gives one). They follow the convention 0·log 0 = 0, the
+limit of t·log t as t → 0: an entry whose target is 0 contributes 0 to the value and 0 to the
+gradient, whatever the output there (the formulas as printed give 0·(−∞) = NaN). A target
+entry t > 0 whose output is 0 still gives the true values: a loss of +∞, a gradient of −∞.
 """
 
 from dataclasses import dataclass
 from typing import Callable
 
-from nerva_edu.activations import sigmoid
-from nerva_edu.matrix import (column_repeat, elements_sum, hadamard, log, log_sigmoid, reciprocal,
-                              rows_sum, shape)
+from nerva_edu.activations import _elementwise, sigmoid
+from nerva_edu.matrix import (apply, column_repeat, elements_sum, hadamard, log, log_sigmoid, ones,
+                              reciprocal, rows_sum, shape)
 from nerva_edu.softmax import (stable_log_softmax, stable_log_softmax_batch, stable_softmax,
                                stable_softmax_batch)
 
@@ -25,6 +31,18 @@ def _check(op, Y, T, row=False):
         raise ValueError(f"{op}: output and target must have the same shape, got {shape(Y)} and {shape(T)}")
     if row and shape(Y)[0] != 1:
         raise ValueError(f"{op}: expected a single example, a row vector of shape (1, K), got shape {shape(Y)}")
+
+
+# [t = 0], element-wise: 1 where a target entry is the number 0, else 0 (a symbol is not 0).
+_IS_ZERO = _elementwise("[t = 0]", lambda xp, t: xp.where(t == 0, 1, 0))
+
+
+def _one_where_target_is_zero(T, A):
+    """A with the entries where T is 0 replaced by 1: then T ⊙ log(·) and T ⊙ 1/(·) are 0 there,
+    which is the convention 0·log 0 = 0 for the value and for the gradient. A must be finite
+    (it is a probability or a sum of them). On symbols this is A itself."""
+    M = apply(_IS_ZERO, T)
+    return hadamard(A, ones(*shape(T), like=T) - M) + M
 
 
 # --- squared error (29) and mean squared error ---------------------------------------------
@@ -70,27 +88,27 @@ def mean_squared_error_batch_gradient(Y, T):
 # --- cross-entropy (30) --------------------------------------------------------------------
 
 def cross_entropy(y, t):
-    """L_CE(y, t) = −t · log(y)ᵀ."""
+    """L_CE(y, t) = −t · log(y)ᵀ, with 0·log 0 = 0."""
     _check("cross_entropy", y, t, row=True)
-    return -elements_sum(hadamard(t, log(y)))
+    return -elements_sum(hadamard(t, log(_one_where_target_is_zero(t, y))))
 
 
 def cross_entropy_gradient(y, t):
-    """∇_y L_CE(y, t) = −t ⊙ 1/y."""
+    """∇_y L_CE(y, t) = −t ⊙ 1/y, with 0 where t is 0."""
     _check("cross_entropy_gradient", y, t, row=True)
-    return -hadamard(t, reciprocal(y))
+    return -hadamard(t, reciprocal(_one_where_target_is_zero(t, y)))
 
 
 def cross_entropy_batch(Y, T):
-    """L_CE(Y, T) = −1_Nᵀ · (T ⊙ log(Y)) · 1_K."""
+    """L_CE(Y, T) = −1_Nᵀ · (T ⊙ log(Y)) · 1_K, with 0·log 0 = 0."""
     _check("cross_entropy_batch", Y, T)
-    return -elements_sum(hadamard(T, log(Y)))
+    return -elements_sum(hadamard(T, log(_one_where_target_is_zero(T, Y))))
 
 
 def cross_entropy_batch_gradient(Y, T):
-    """∇_Y L_CE(Y, T) = −T ⊙ 1/Y."""
+    """∇_Y L_CE(Y, T) = −T ⊙ 1/Y, with 0 where T is 0."""
     _check("cross_entropy_batch_gradient", Y, T)
-    return -hadamard(T, reciprocal(Y))
+    return -hadamard(T, reciprocal(_one_where_target_is_zero(T, Y)))
 
 
 # --- softmax cross-entropy (31) --------------------------------------------------------------
@@ -160,15 +178,15 @@ def logistic_cross_entropy_batch_gradient(Y, T):
 # --- negative log-likelihood (33) ------------------------------------------------------------
 
 def negative_log_likelihood(y, t):
-    """L_NLL(y, t) = −log(y · tᵀ)."""
+    """L_NLL(y, t) = −log(y · tᵀ) (+∞ when y · tᵀ = 0: the target has probability 0)."""
     _check("negative_log_likelihood", y, t, row=True)
     return -elements_sum(log(y @ t.T))
 
 
 def negative_log_likelihood_gradient(y, t):
-    """∇_y L_NLL(y, t) = −(1 / (y · tᵀ)) · t."""
+    """∇_y L_NLL(y, t) = −(1 / (y · tᵀ)) · t, with 0 where t is 0 (also when y · tᵀ = 0)."""
     _check("negative_log_likelihood_gradient", y, t, row=True)
-    return -(1 / elements_sum(y @ t.T)) * t
+    return -hadamard(t, reciprocal(_one_where_target_is_zero(t, column_repeat(y @ t.T, shape(t)[1]))))
 
 
 def negative_log_likelihood_batch(Y, T):
@@ -181,9 +199,11 @@ def negative_log_likelihood_batch(Y, T):
 
 
 def negative_log_likelihood_batch_gradient(Y, T):
-    """∇_Y L_NLL(Y, T) = −(1/((Y ⊙ T) · 1_K) · 1_Kᵀ) ⊙ T."""
+    """∇_Y L_NLL(Y, T) = −(1/((Y ⊙ T) · 1_K) · 1_Kᵀ) ⊙ T, with 0 where T is 0 (also in a row
+    whose (Y ⊙ T) · 1_K is 0)."""
     _check("negative_log_likelihood_batch_gradient", Y, T)
-    return -hadamard(column_repeat(reciprocal(rows_sum(hadamard(Y, T))), shape(T)[1]), T)
+    likelihoods = column_repeat(rows_sum(hadamard(Y, T)), shape(T)[1])
+    return -hadamard(reciprocal(_one_where_target_is_zero(T, likelihoods)), T)
 
 
 # --- the batch losses, for training -------------------------------------------------------------

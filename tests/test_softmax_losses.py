@@ -137,3 +137,48 @@ def test_mean_squared_error_is_exact_on_symbols():
     for value in (L.mean_squared_error_batch(Y, T), *L.mean_squared_error_batch_gradient(Y, T)):
         assert not sp.sympify(value).atoms(sp.Float), value
     assert L.mean_squared_error_batch_gradient(Y, T)[0, 0] == (Y[0, 0] - T[0, 0]) / 3
+
+
+# Probabilities with exact zeros and ones, as a saturated softmax gives them, and targets with
+# zeros: soft targets (any entries in [0, 1], some exactly 0) and one-hot rows.
+probabilities = st.tuples(st.integers(1, 4), st.integers(2, 5)).flatmap(
+    lambda s: st.tuples(arrays(np.float64, s, elements=st.sampled_from([0.0, 1.0, 0.25, 1e-300, 0.5])),
+                        arrays(np.float64, s, elements=st.sampled_from([0.0, 0.0, 1.0, 0.3]))))
+
+
+@pytest.mark.parametrize("name", ["cross_entropy", "negative_log_likelihood"])
+@settings(max_examples=60, deadline=None)
+@given(data=probabilities)
+def test_zero_log_zero_is_zero_in_value_and_gradient(name, data):
+    """0·log 0 = 0: entries with target 0 add nothing to the value or the gradient, whatever the
+    output; NumPy and torch agree; the value is never NaN (+∞ only where a target > 0 meets an
+    output 0), and the gradient is finite wherever the target's probability is positive."""
+    Y, T = data
+    loss = L.LOSSES[name]
+    with np.errstate(divide="ignore"):
+        value, DY = loss(Y, T), loss.gradient(Y, T)
+    assert not np.isnan(value) and not np.any(np.isnan(DY))
+    assert np.all(DY[T == 0] == 0)
+    Yt, Tt = torch.tensor(Y), torch.tensor(T)
+    np.testing.assert_allclose(loss(Yt, Tt).numpy(), value, rtol=1e-14)          # sums in another order
+    np.testing.assert_allclose(loss.gradient(Yt, Tt).numpy(), DY, rtol=1e-14)
+    if name == "cross_entropy":
+        expected = -torch.special.xlogy(Tt, Yt).sum().item()          # torch's own convention
+        assert value == pytest.approx(expected) if np.isfinite(expected) else value == expected
+        finite = (T == 0) | (Y > 0)
+    else:
+        likelihood = (Y * T).sum(axis=1, keepdims=True)
+        finite = np.broadcast_to(likelihood > 0, Y.shape) | (T == 0)
+    assert np.all(np.isfinite(DY[finite]))
+
+
+def test_zero_log_zero_on_single_examples_and_symbols():
+    import sympy as sp
+    y, t = np.array([[1.0, 0.0, 0.0]]), np.array([[1.0, 0.0, 0.0]])
+    assert L.cross_entropy(y, t) == 0 and L.negative_log_likelihood(y, t) == 0
+    np.testing.assert_array_equal(L.cross_entropy_gradient(y, t), [[-1, 0, 0]])
+    with np.errstate(divide="ignore"):                     # the target has probability 0: an infinite loss
+        np.testing.assert_array_equal(L.negative_log_likelihood_gradient(np.array([[0.0, 1.0, 0.0]]), t),
+                                      [[-np.inf, 0, 0]])
+    ys, ts = sp.symbols("y1 y2", positive=True), sp.symbols("t1 t2", positive=True)
+    assert L.cross_entropy(sp.Matrix([ys]), sp.Matrix([ts])) == -ts[0] * sp.log(ys[0]) - ts[1] * sp.log(ys[1])
