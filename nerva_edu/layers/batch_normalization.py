@@ -43,14 +43,21 @@ class BatchNormalization(Layer):
         check_shape(op, "gamma", gamma, tuple(shape(beta)), " (the shape of beta)")
         if not 0 <= momentum <= 1:
             raise ValueError(f"{op}: momentum must lie in [0, 1], got {momentum}")
+        if isinstance(epsilon, (int, float)) and not 0 <= epsilon < float("inf"):   # a symbol ε is accepted
+            raise ValueError(f"{op}: epsilon must be a finite number ≥ 0, got {epsilon}")
         self.beta, self.gamma = beta, gamma
         self.momentum, self.epsilon = momentum, epsilon
         K = shape(beta)[1]
         self.running_mean = zeros(1, K, like=beta)
         self.running_variance = ones(1, K, like=beta)
 
+    @property
+    def output_size(self):
+        """K, the number of inputs and outputs."""
+        return shape(self.beta)[1]
+
     def feedforward(self, X):
-        K = shape(self.beta)[1]
+        K = self.output_size
         self._check_input(X, K, self.beta, "beta")
         N = shape(X)[0]
         self.X = X

@@ -16,6 +16,9 @@ class Linear(Layer):
     def __init__(self, W, b):
         check_shape(f"{type(self).__name__}", "W", W, (None, None))
         K, D = shape(W)
+        if K == 0 or D == 0:
+            raise ValueError(f"{type(self).__name__}: W has shape {(K, D)}; a layer needs at least one input "
+                             f"and one output")
         check_shape(f"{type(self).__name__}", "b", b, (1, K), f" to match W of shape {(K, D)}")
         self.W, self.b = W, b
 

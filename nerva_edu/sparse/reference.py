@@ -57,6 +57,10 @@ class SparseLinear(Layer):
         check_shape(type(self).__name__, "b", b, (1, W.shape[0]), f" to match W of shape {W.shape}")
         self.W, self.b, self.sampled = W, b, sampled
 
+    @property
+    def output_size(self):
+        return self.W.shape[0]
+
     def feedforward(self, X):
         check_shape(self._op("feedforward"), "X", X, (None, self.W.shape[1]), f" to match W of shape {self.W.shape}")
         self.X = X
