@@ -6,6 +6,7 @@ tools do: a name, optionally followed by numeric arguments, e.g. ``ReLU``,
 semicolons: ``--layers "ReLU;ReLU;Linear"``, ``--layer-sizes "64;64;32;10"``.
 """
 
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -22,10 +23,15 @@ class Call:
 
 
 def _number(what, text, token):
+    """A finite float: every numeric parameter of a layer, optimizer, initializer or schedule is
+    finite, and nan or inf would only surface later as a NaN loss."""
     try:
-        return float(token)
+        value = float(token)
     except ValueError:
         raise ValueError(f"{what}: {text!r}: argument {token.strip()!r} is not a number") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{what}: {text!r}: argument {token.strip()!r} is not a finite number")
+    return value
 
 
 def parse_call(text, what="specification"):
@@ -42,6 +48,8 @@ def parse_call(text, what="specification"):
             continue
         key, equals, value = token.partition("=")
         if equals:
+            if key.strip() in kwargs:
+                raise ValueError(f"{what}: {text!r}: argument {key.strip()!r} given twice")
             kwargs[key.strip()] = _number(what, text, value)
         elif kwargs:
             raise ValueError(f"{what}: {text!r}: positional argument after keyword argument")
@@ -90,7 +98,7 @@ def parse_sizes(text, what="--layer-sizes"):
     """Parse ``"64;64;32;10"`` into positive integers."""
     sizes = []
     for item in split_list(text, what):
-        if not item.isdigit() or int(item) == 0:
+        if not (item.isascii() and item.isdigit()) or int(item) == 0:
             raise ValueError(f"{what}: {item!r} is not a positive integer (in {text!r})")
         sizes.append(int(item))
     return sizes

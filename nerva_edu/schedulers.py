@@ -22,18 +22,44 @@ Errata (see the errata appendix; each is checked in ``tests/test_schedulers.py``
    is reached: the exponent is Σ_j [i ≥ m_j], as in torch's ``MultiStepLR``.
 
 ``nerva-edu train`` evaluates the scheduler once per epoch (i = epoch − 1), as the Nerva tools do.
+
+The constructors check their numbers, so that no schedule can produce a rate that is not a
+positive finite number: η₀ > 0, decays d ≥ 0 (TimeBased, Exponential), factors d, Γ in (0, 1]
+(StepBased, MultiStep), a whole number of steps r ≥ 1 and increasing milestones ≥ 1. SymPy
+symbols are accepted in place of the numbers (for derivations).
 """
 
 import math
-from dataclasses import dataclass, replace
+import numbers
+from dataclasses import dataclass
+
+import sympy as sp
 
 from nerva_edu.parsing import bind, lookup, parse_call
+
+# what a parameter must be: (description, test on a finite number)
+POSITIVE = ("a finite number > 0", lambda v: v > 0)
+NON_NEGATIVE = ("a finite number ≥ 0", lambda v: v >= 0)
+FACTOR = ("a number in (0, 1]", lambda v: 0 < v <= 1)
+COUNT = ("a positive integer", lambda v: v >= 1 and v == int(v))
+
+
+def _require(scheduler, name, requirement):
+    """ValueError unless the parameter ``name`` of ``scheduler`` meets ``requirement`` (or is a symbol)."""
+    value, (description, test) = getattr(scheduler, name), requirement
+    if isinstance(value, sp.Basic):
+        return
+    if not isinstance(value, numbers.Real) or not (math.isfinite(value) and test(value)):
+        raise ValueError(f"{type(scheduler).__name__}: {name} must be {description}, got {value!r}")
 
 
 @dataclass(frozen=True)
 class Constant:
     """η_i = η₀."""
     eta0: float
+
+    def __post_init__(self):
+        _require(self, "eta0", POSITIVE)
 
     def __call__(self, i):
         return self.eta0
@@ -44,6 +70,10 @@ class TimeBased:
     """η_i = η₀ / (1 + d·i) (Keras's time-based decay; corrects §9's compounding recursion)."""
     eta0: float
     d: float
+
+    def __post_init__(self):
+        _require(self, "eta0", POSITIVE)
+        _require(self, "d", NON_NEGATIVE)            # 1 + d·i > 0 for every step i
 
     def __call__(self, i):
         return self.eta0 / (1 + self.d * i)
@@ -56,6 +86,11 @@ class StepBased:
     d: float
     r: int
 
+    def __post_init__(self):
+        _require(self, "eta0", POSITIVE)
+        _require(self, "d", FACTOR)
+        _require(self, "r", COUNT)
+
     def __call__(self, i):
         return self.eta0 * self.d ** (i // self.r)
 
@@ -65,6 +100,10 @@ class Exponential:
     """η_i = η₀ · e^(−d·i)."""
     eta0: float
     d: float
+
+    def __post_init__(self):
+        _require(self, "eta0", POSITIVE)
+        _require(self, "d", NON_NEGATIVE)
 
     def __call__(self, i):
         return self.eta0 * math.exp(-self.d * i)
@@ -76,6 +115,14 @@ class MultiStep:
     eta0: float
     gamma: float
     milestones: tuple
+
+    def __post_init__(self):
+        _require(self, "eta0", POSITIVE)
+        _require(self, "gamma", FACTOR)
+        milestones = tuple(self.milestones)
+        if not milestones or any(isinstance(m, bool) or not isinstance(m, numbers.Integral) or m < 1
+                                 for m in milestones) or list(milestones) != sorted(set(milestones)):
+            raise ValueError(f"MultiStep: milestones must be increasing positive integers, got {self.milestones!r}")
 
     def __call__(self, i):
         return self.eta0 * self.gamma ** sum(i >= m for m in self.milestones)
@@ -94,10 +141,17 @@ FORMS = "Constant(eta0), TimeBased(eta0, d), StepBased(eta0, d, r), Exponential(
         "MultiStep(eta0, gamma, m1, ..., mk), or a number eta0 (= Constant(eta0))"
 
 
-def _positive_integer(what, text, value):
-    if value != int(value) or value < 1:
-        raise ValueError(f"{what}: {text!r}: {value:g} must be a positive integer")
-    return int(value)
+def _construct(text, cls, *args, **kwargs):
+    """cls(*args, **kwargs), its ValueError naming the text that asked for it."""
+    try:
+        return cls(*args, **kwargs)
+    except ValueError as error:
+        raise ValueError(f"learning rate: {text!r}: {error}") from None
+
+
+def _whole(value):
+    """A parsed (float) argument as an int when it is a whole number; else unchanged, for the constructor to judge."""
+    return int(value) if float(value).is_integer() else value
 
 
 def parse_scheduler(text):
@@ -105,23 +159,20 @@ def parse_scheduler(text):
     ``"MultiStep(0.1, 0.5, 10, 20)"``; ValueError listing the accepted forms otherwise."""
     what = "learning rate"
     try:
-        return Constant(float(text))
+        eta0 = float(text)
     except ValueError:
         pass
+    else:
+        return _construct(text, Constant, eta0)
     call = parse_call(text, what)
     cls, parameters = lookup(SCHEDULERS, call, what)
-    if not call.args or call.args[0] <= 0:
-        raise ValueError(f"{what}: {text!r}: the first argument is the initial rate eta0 > 0; accepted: {FORMS}")
-    eta0 = call.args[0]
     if cls is MultiStep:
         if call.kwargs or len(call.args) < 3:
             raise ValueError(f"{what}: {text!r}: expected MultiStep(eta0, gamma, m1, ..., mk) with positional "
                              f"arguments and at least one milestone")
-        milestones = tuple(_positive_integer(what, text, m) for m in call.args[2:])
-        if list(milestones) != sorted(set(milestones)):
-            raise ValueError(f"{what}: {text!r}: milestones must be increasing")
-        return MultiStep(eta0, call.args[1], milestones)
-    arguments = bind(replace(call, args=call.args[1:]), parameters, what)
+        eta0, gamma, *milestones = call.args
+        return _construct(text, MultiStep, eta0, gamma, tuple(map(_whole, milestones)))
+    arguments = bind(call, {"eta0": None, **parameters}, what)
     if "r" in arguments:
-        arguments["r"] = _positive_integer(what, text, arguments["r"])
-    return cls(eta0, **arguments)
+        arguments["r"] = _whole(arguments["r"])
+    return _construct(text, cls, **arguments)

@@ -77,7 +77,7 @@ def test_parse(text, expected):
     ("Cosine(0.1)", "accepted: Constant, TimeBased, StepBased, Exponential, MultiStep"),
     ("TimeBased(0.1)", "missing argument 'd'"),
     ("StepBased(0.1, 0.5, 2.5)", "must be a positive integer"),
-    ("Constant(-1)", "eta0 > 0"),
+    ("Constant(-1)", "eta0 must be a finite number > 0, got -1.0"),
     ("MultiStep(0.1, 0.5)", "at least one milestone"),
     ("MultiStep(0.1, 0.5, 20, 10)", "increasing"),
 ])
