@@ -26,6 +26,8 @@ from nerva_edu import activations
 from nerva_edu.init import constant_bias, weight_initializer
 from nerva_edu.layers import Activation, BatchNormalization, Linear, LogSoftmax, Softmax, SReLULayer
 from nerva_edu.losses import LOSSES
+from nerva_edu.memory import check_memory
+from nerva_edu.model_file import read_model, write_model
 from nerva_edu.optimizers import LayerOptimizer, parse_optimizer
 from nerva_edu.parsing import bind, lookup, parse_call, parse_sizes, split_list
 
@@ -89,10 +91,14 @@ class MLP:
             layer.training = value
 
     def predict(self, X, batch_size=1000):
-        """The outputs for X in evaluation mode, computed batch by batch."""
+        """The outputs for X in evaluation mode, computed batch by batch (an empty X, N = 0,
+        gives an empty N×K result)."""
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError(f"MLP.predict: batch_size must be a positive integer, got {batch_size!r}")
         mode, self.training = self.training, False
         try:
-            return np.concatenate([self.feedforward(X[i:i + batch_size]) for i in range(0, len(X), batch_size)])
+            return np.concatenate([self.feedforward(X[i:i + batch_size])
+                                   for i in range(0, max(len(X), 1), batch_size)])
         finally:
             self.training = mode
 
@@ -100,7 +106,7 @@ class MLP:
         """The fraction of rows whose largest output is at the target class."""
         return float(np.mean(self.predict(X).argmax(axis=1) == T.argmax(axis=1)))
 
-    # --- weights in Nerva's .npz layout ---------------------------------------------------
+    # --- saving and loading (the format of nerva_edu.model_file) --------------------------
 
     def parameters(self):
         """{key: (layer, name)} with keys W1, b1, W2, b2, ... for the linear layers (Nerva's
@@ -117,29 +123,61 @@ class MLP:
                 keys[f"{name}{index}"] = (layer, name)
         return keys
 
+    def saved_state(self):
+        """{key: (layer, name)} of everything predictions depend on: :meth:`parameters`, and the
+        running statistics of every batch normalization (running_mean1, running_variance1, ...)."""
+        keys = self.parameters()
+        normalizations = [layer for layer in self.layers if isinstance(layer, BatchNormalization)]
+        for index, layer in enumerate(normalizations, start=1):
+            for name in ("running_mean", "running_variance"):
+                keys[f"{name}{index}"] = (layer, name)
+        return keys
+
+    def architecture(self):
+        """The layers as a model file records them: class, activation, sizes, and the ε of batch
+        normalization (it changes predictions); a file is loaded only into an equal architecture."""
+        described = []
+        for layer in self.layers:
+            entry = {"layer": type(layer).__name__}
+            if isinstance(layer, BatchNormalization):
+                entry.update(size=layer.output_size, epsilon=float(layer.epsilon))
+            else:
+                if hasattr(layer, "act") and not isinstance(layer, SReLULayer):
+                    entry["activation"] = repr(layer.act)
+                entry.update(inputs=layer.input_size, outputs=layer.output_size)
+            described.append(entry)
+        return described
+
     def save_weights(self, path):
-        """Write every parameter to ``path`` (.npz)."""
-        np.savez(path, **{key: np.asarray(getattr(layer, name)) for key, (layer, name) in self.parameters().items()})
+        """Write the model to ``path`` (exactly that path; a model file of ``nerva_edu.model_file``)."""
+        write_model(path, "dense", self.architecture(),
+                    {key: np.asarray(getattr(layer, name)) for key, (layer, name) in self.saved_state().items()})
 
     def load_weights(self, path):
-        """Read every parameter from ``path`` (.npz, keys as :meth:`parameters`); ValueError
-        naming the file and the key when one is missing or has the wrong shape."""
-        try:
-            data = np.load(path)
-        except (OSError, ValueError) as error:
-            raise ValueError(f"{path}: cannot read weights ({error})") from None
-        with data:
-            for key, (layer, name) in self.parameters().items():
-                if key not in data:
-                    raise ValueError(f"{path}: no array {key!r} (the file holds {', '.join(data.files)})")
-                current, value = getattr(layer, name), data[key]
-                expected = np.shape(current)
-                if value.shape != expected:
-                    raise ValueError(f"{path}: {key} has shape {value.shape}, the network needs {expected}")
-                if isinstance(current, np.ndarray):
-                    current[...] = value          # in place: optimizers hold no stale copy
-                else:
-                    setattr(layer, name, float(value))
+        """Read the model saved in ``path`` by :meth:`save_weights`: all or nothing, ValueError naming
+        the file and what is wrong when it does not fit this network. Values are converted to the
+        network's dtype (they must stay finite)."""
+        state = self.saved_state()
+        expected = {key: (np.shape(getattr(layer, name)), "f", _variance_check if name == "running_variance" else None)
+                    for key, (layer, name) in state.items()}
+        values = read_model(path, "dense", self.architecture(), expected)
+        converted = {}
+        for key, (layer, name) in state.items():
+            dtype = np.asarray(layer.beta if isinstance(layer, BatchNormalization) else layer.W).dtype
+            with np.errstate(over="ignore"):
+                converted[key] = values[key].astype(dtype)
+            if not np.all(np.isfinite(converted[key])):
+                raise ValueError(f"{path}: {key} does not fit in {dtype.name} (it overflows to ±∞)")
+        for key, (layer, name) in state.items():         # every value is good: now assign them all
+            current = getattr(layer, name)
+            if isinstance(current, np.ndarray) and name in layer.parameter_names:
+                current[...] = converted[key]             # in place: optimizers hold no stale copy
+            else:
+                setattr(layer, name, converted[key].copy() if converted[key].ndim else converted[key][()])
+
+
+def _variance_check(value):
+    return "holds negative variances" if np.any(value < 0) else None
 
 
 def build_mlp(layers, sizes, optimizers="GradientDescent", initializers="He", rng=None, dtype=np.float64):
@@ -161,6 +199,10 @@ def build_mlp(layers, sizes, optimizers="GradientDescent", initializers="He", rn
     rules = [parse_optimizer(text) for text in _one_per(optimizers, len(calls), "--optimizers", "layer")]
     inits = [weight_initializer(text)
              for text in _one_per(initializers, linear_count, "--initializers", "linear layer")]
+    # each parameter is stored three times in training: its values, its gradient, the optimizer's Δ
+    count = sum(K * D + K for D, K in zip(sizes[:-1], sizes[1:])) * 3 * np.dtype(dtype).itemsize
+    check_memory(f"--layer-sizes: the network {'-'.join(map(str, sizes))} ({np.dtype(dtype).name}, with gradients "
+                 f"and optimizer state)", count)
 
     built, D, linear_index = [], sizes[0], 0
     for call in calls:
@@ -193,8 +235,11 @@ class EpochResult:
 
 
 def train_step(mlp, X, T, loss, eta):
-    """One step on one batch; returns the mean loss per example of the batch (before the update)."""
+    """One step on one batch; returns the mean loss per example of the batch (before the update).
+    An empty batch (N = 0) has no mean loss: ValueError."""
     N = X.shape[0]
+    if N == 0:
+        raise ValueError(f"empty batch: train_step needs at least one example, got X of shape {X.shape}")
     Y = mlp.feedforward(X)
     DY = loss.gradient(Y, T) / N
     mlp.backpropagate(Y, DY)
@@ -211,10 +256,47 @@ def batches(N, batch_size, rng):
     return [order[i * batch_size:(i + 1) * batch_size] for i in range(N // batch_size)]
 
 
+def check_sizes(inputs, outputs, data):
+    """ValueError unless a network with ``inputs`` inputs and ``outputs`` outputs fits ``data``."""
+    if inputs != data.Xtrain.shape[1]:
+        raise ValueError(f"--layer-sizes: the network takes {inputs} inputs, but {data.name} has "
+                         f"{data.Xtrain.shape[1]} features")
+    if outputs != data.classes:
+        raise ValueError(f"--layer-sizes: the network has {outputs} outputs, but {data.name} has {data.classes} "
+                         f"classes (the last size must be {data.classes})")
+
+
+# losses that take probabilities: the output layer must be a softmax
+PROBABILITY_LOSSES = ("cross_entropy", "negative_log_likelihood")
+
+
+def check_training(mlp, data, loss, batch_size):
+    """ValueError unless ``mlp`` can be trained on ``data`` with ``loss`` in batches of
+    ``batch_size``: its sizes fit the data, the loss gets the outputs it needs (probabilities
+    for cross-entropy and negative log-likelihood), and the batches are large enough for batch
+    normalization. Called before the first step, so that a run does not fail (or train to NaN)
+    after it has started."""
+    check_sizes(mlp.layers[0].input_size if hasattr(mlp.layers[0], "input_size") else mlp.layers[0].output_size,
+                mlp.layers[-1].output_size, data)
+    if loss.name in PROBABILITY_LOSSES and not isinstance(mlp.layers[-1], Softmax):
+        raise ValueError(f"--loss {loss.name} needs probabilities, but the last layer is "
+                         f"{type(mlp.layers[-1]).__name__}: end --layers with Softmax, or use "
+                         f"--loss softmax_cross_entropy on a Linear last layer")
+    if not isinstance(batch_size, (int, np.integer)) or not 1 <= batch_size <= len(data.Xtrain):
+        raise ValueError(f"--batch-size: {batch_size} must lie in 1..{len(data.Xtrain)} (the number of training "
+                         f"examples)")
+    if batch_size < 2 and any(isinstance(layer, BatchNormalization) for layer in mlp.layers):
+        raise ValueError("--batch-size 1: batch normalization needs batches of at least 2 examples to estimate "
+                         "a variance")
+
+
 def train(mlp, data, loss, scheduler, epochs, batch_size, rng, progress=None, on_epoch=None):
     """Train ``mlp`` on ``data`` (a ``nerva_edu.datasets.Dataset``) with ``loss`` and return the
     list of :class:`EpochResult`. ``rng`` shuffles the batches; ``progress`` shows a tqdm bar
-    (None: only on a terminal); ``on_epoch(result)`` is called after every epoch."""
+    (None: only on a terminal); ``on_epoch(result)`` is called after every epoch. The
+    combination is checked first (:func:`check_training`)."""
+    check_training(mlp, data, loss, batch_size)
+
     def step(X, T, eta):
         mlp.training = True
         return train_step(mlp, X, T, loss, eta)

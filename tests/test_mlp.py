@@ -96,32 +96,115 @@ def test_evaluation_mode_does_not_depend_on_the_batch(digits):
     assert mlp.training                       # predict restores the mode
 
 
-def test_save_and_load_weights_in_nervas_layout(tmp_path, digits):
+# one network per layer kind that a model file must restore (trained for a few steps, so that
+# every parameter, SReLU's included, and the running statistics have left their initial values)
+LAYER_KINDS = ["ReLU;Sigmoid;Linear", "Tanh;LeakyReLU(0.1);Softmax", "AllReLU(-0.3);SReLU(0.1, -0.5, 0.2, 0.7);LogSoftmax",
+               "SReLU;BatchNormalization;ReLU;Linear", "BatchNormalization;ReLU;BatchNormalization;Sigmoid;Linear"]
+
+
+@pytest.mark.parametrize("layers", LAYER_KINDS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_predictions_are_bit_identical_after_saving_and_loading(tmp_path, digits, layers, dtype):
+    sizes = "64;32;16;10"
+    mlp = small(dtype, layers=layers, sizes=sizes)
+    data = load_digits(dtype=dtype)
+    train(mlp, data, parse_loss("softmax_cross_entropy"), Constant(0.05), 1, 64, np.random.default_rng(0),
+          progress=False)
+    path = tmp_path / "model"                                  # no .npz suffix: saved exactly there
+    mlp.save_weights(path)
+    assert path.is_file() and not (tmp_path / "model.npz").exists()
+    other = small(dtype, seed=9, layers=layers, sizes=sizes)
+    assert not np.array_equal(other.predict(data.Xtest), mlp.predict(data.Xtest))
+    other.load_weights(path)
+    np.testing.assert_array_equal(other.predict(data.Xtest), mlp.predict(data.Xtest))
+    for key, (layer, name) in mlp.saved_state().items():
+        assert np.asarray(getattr(other.saved_state()[key][0], name)).dtype == np.asarray(getattr(layer, name)).dtype
+
+
+def test_dropout_layers_round_trip(tmp_path):
+    from nerva_edu.activations import ReLU
+    from nerva_edu.layers import ActivationDropout, LinearDropout
+    from nerva_edu.mlp import MLP
+    from nerva_edu.optimizers import GradientDescent
+    rng = np.random.default_rng(4)
+
+    def network(seed):
+        r = np.random.default_rng(seed)
+        return MLP([ActivationDropout(r.standard_normal((5, 4)), np.zeros((1, 5)), ReLU(), 0.8, rng),
+                    LinearDropout(r.standard_normal((3, 5)), np.zeros((1, 3)), 0.5, rng)],
+                   [GradientDescent(), GradientDescent()])
+    mlp, X = network(1), rng.standard_normal((7, 4))
+    mlp.save_weights(tmp_path / "d.npz")
+    other = network(2)
+    other.load_weights(tmp_path / "d.npz")
+    np.testing.assert_array_equal(other.predict(X), mlp.predict(X))
+
+
+def test_a_model_file_holds_nervas_keys_the_running_statistics_and_the_architecture(tmp_path, digits):
+    import json
     mlp = small(layers="SReLU;BatchNormalization;ReLU;Linear")
     train(mlp, digits, parse_loss("softmax_cross_entropy"), Constant(0.05), 1, 32, np.random.default_rng(0),
           progress=False)
     path = tmp_path / "weights.npz"
     mlp.save_weights(path)
-    with np.load(path) as data:
-        assert sorted(data.files) == sorted(["W1", "b1", "al1", "tl1", "ar1", "tr1", "beta1", "gamma1",
+    with np.load(path, allow_pickle=False) as data:
+        assert sorted(data.files) == sorted(["format", "kind", "architecture", "W1", "b1", "al1", "tl1", "ar1", "tr1",
+                                             "beta1", "gamma1", "running_mean1", "running_variance1",
                                              "W2", "b2", "W3", "b3"])
         np.testing.assert_array_equal(data["W3"], mlp.layers[3].W)
-        assert data["b1"].shape == (1, 32)
-    other = small(seed=9, layers="SReLU;BatchNormalization;ReLU;Linear")
-    other.load_weights(path)
-    for key, (layer, name) in mlp.parameters().items():
-        np.testing.assert_array_equal(getattr(other.parameters()[key][0], name), getattr(layer, name))
+        np.testing.assert_array_equal(data["running_variance1"], mlp.layers[1].running_variance)
+        assert str(data["format"]) == "nerva-edu model 1" and str(data["kind"]) == "dense"
+        assert json.loads(str(data["architecture"]))[:2] == [
+            {"layer": "SReLULayer", "inputs": 64, "outputs": 32},
+            {"layer": "BatchNormalization", "size": 32, "epsilon": 1e-05}]
 
 
-def test_load_weights_errors_name_the_file_and_the_key(tmp_path):
+def test_loading_is_all_or_nothing_and_names_the_file_and_the_entry(tmp_path):
     mlp = small()
     path = tmp_path / "w.npz"
-    np.savez(path, W1=np.zeros((32, 64)), b1=np.zeros((1, 32)), W2=np.zeros((16, 33)))
-    with pytest.raises(ValueError, match=r"w.npz: W2 has shape \(16, 33\), the network needs \(16, 32\)"):
+    mlp.save_weights(path)
+    with np.load(path) as data:
+        entries = dict(data)
+    before = [layer.W.copy() for layer in mlp.layers]
+    for change, message in [
+            (dict(W2=np.zeros((16, 33))), r"w.npz: W2 has shape \(16, 33\), the model needs \(16, 32\)"),
+            (dict(W3=np.full((10, 16), np.nan)), "W3 holds values that are not finite"),
+            (dict(b1=np.zeros((1, 32), dtype=np.int64)), "b1 has dtype int64; expected floating-point values"),
+            (dict(W2=np.array("text")), r"W2 has dtype <U4"),
+            (dict(W2=np.ones((16, 32), dtype=np.float64) * 1e300), None)]:    # fits float64: loads
+        np.savez(path, **{**entries, **change})
+        if message is None:
+            mlp.load_weights(path)
+            continue
+        with pytest.raises(ValueError, match=message):
+            mlp.load_weights(path)
+        for layer, W in zip(mlp.layers, before):                 # W1 was good, and is untouched
+            np.testing.assert_array_equal(layer.W, W)
+    np.savez(path, **{k: v for k, v in entries.items() if k != "b1"})
+    with pytest.raises(ValueError, match="w.npz: missing b1"):
         mlp.load_weights(path)
-    np.savez(path, W1=np.zeros((32, 64)))
-    with pytest.raises(ValueError, match="w.npz: no array 'b1'"):
-        mlp.load_weights(path)
+    float32 = small(np.float32)
+    np.savez(path, **entries)
+    float32.load_weights(path)                                   # converted to the network's dtype
+    assert float32.layers[0].W.dtype == np.float32
+    np.savez(path, **{**entries, "W1": np.full((32, 64), 1e300)})
+    with pytest.raises(ValueError, match="W1 does not fit in float32"):
+        float32.load_weights(path)
+    with pytest.raises(ValueError, match=r"holds the network \[Activation relu 64 32; Activation relu 32 16; Linear 16 "
+                                         r"10\], not this one \[Activation relu 64 40"):
+        small(sizes="64;40;16;10").load_weights(tmp_path / "w.npz")
     (tmp_path / "bad.npz").write_bytes(b"junk")
-    with pytest.raises(ValueError, match="bad.npz: cannot read weights"):
+    with pytest.raises(ValueError, match="bad.npz: cannot read the model file"):
         mlp.load_weights(tmp_path / "bad.npz")
+
+
+def test_predict_and_feedforward_accept_an_empty_batch_and_training_refuses_it(digits):
+    from nerva_edu.mlp import train_step
+    for layers in LAYER_KINDS:
+        mlp = small(layers=layers)
+        assert mlp.predict(digits.Xtest[:0]).shape == (0, 10)
+        mlp.training = False
+        assert mlp.feedforward(digits.Xtest[:0]).shape == (0, 10)
+        with pytest.raises(ValueError, match=r"empty batch: train_step needs at least one example, got X of shape "
+                                             r"\(0, 64\)"):
+            train_step(mlp, digits.Xtrain[:0], digits.Ttrain[:0], parse_loss("softmax_cross_entropy"), 0.1)

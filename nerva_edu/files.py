@@ -1,0 +1,77 @@
+"""Reading and writing files without surprises: regular files only, outputs checked before the
+work that produces them, and written atomically.
+
+- :func:`check_input_file` refuses a missing path, a directory, and a FIFO, socket or device in
+  place of a data file (reading a FIFO would block forever).
+- :func:`check_output_file` refuses, before a long run starts, an output that could not be
+  written at its end: a missing or read-only directory, a directory or a non-regular file at
+  the path. The command line calls it for every output option.
+- :func:`write_atomically` writes a file through a temporary file in the same directory and
+  renames it into place, so that a failure (a full disk, an interruption) leaves the previous
+  file intact instead of half a file.
+
+Errors are ``OSError`` with a one-line message naming the path.
+"""
+
+import os
+import secrets
+import stat
+from pathlib import Path
+
+
+def _describe(mode):
+    return ("a directory" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else
+            "a socket" if stat.S_ISSOCK(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else
+            "not a regular file")
+
+
+def check_input_file(path, what="file"):
+    """``path`` as a Path, if it names an existing regular file; OSError otherwise."""
+    path = Path(path)
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: {what} not found") from None
+    except OSError as error:
+        raise OSError(f"{path}: cannot read the {what} ({error.strerror or error})") from None
+    if not stat.S_ISREG(mode):
+        raise OSError(f"{path}: is {_describe(mode)}, not a regular {what}")
+    if not os.access(path, os.R_OK):
+        raise PermissionError(f"{path}: the {what} is not readable")
+    return path
+
+
+def check_output_file(path, what="output file"):
+    """``path`` as a Path, if a regular file can be written there; OSError otherwise."""
+    path = Path(path)
+    if not str(path) or path.name in ("", ".", ".."):
+        raise IsADirectoryError(f"{str(path)!r}: the {what} must be a file name, not a directory")
+    if path.exists() or path.is_symlink():
+        try:
+            mode = path.stat().st_mode
+        except OSError as error:
+            raise OSError(f"{path}: cannot write the {what} ({error.strerror or error})") from None
+        if not stat.S_ISREG(mode):
+            raise IsADirectoryError(f"{path}: is {_describe(mode)}; the {what} must be a regular file")
+    parent = path.parent
+    if not parent.is_dir():
+        raise FileNotFoundError(f"{path}: cannot write the {what}: the directory {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise PermissionError(f"{path}: cannot write the {what}: the directory {parent} is not writable")
+    return path
+
+
+def write_atomically(path, write, what="output file"):
+    """Call ``write(file)`` on a new binary file, then move it to ``path`` (replacing any file
+    there only once the writing has succeeded)."""
+    path = check_output_file(path, what)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        with open(temporary, "xb") as file:
+            write(file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
