@@ -266,6 +266,14 @@ def check_sizes(inputs, outputs, data):
                          f"classes (the last size must be {data.classes})")
 
 
+def check_batch_size(batch_size, data):
+    """ValueError unless ``batch_size`` is a whole number from 1 to the number of training examples."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"--batch-size: {batch_size!r} is not a positive integer")
+    if batch_size > len(data.Xtrain):
+        raise ValueError(f"--batch-size: {batch_size} exceeds the {len(data.Xtrain)} training examples")
+
+
 # losses that take probabilities: the output layer must be a softmax
 PROBABILITY_LOSSES = ("cross_entropy", "negative_log_likelihood")
 
@@ -282,9 +290,7 @@ def check_training(mlp, data, loss, batch_size):
         raise ValueError(f"--loss {loss.name} needs probabilities, but the last layer is "
                          f"{type(mlp.layers[-1]).__name__}: end --layers with Softmax, or use "
                          f"--loss softmax_cross_entropy on a Linear last layer")
-    if not isinstance(batch_size, (int, np.integer)) or not 1 <= batch_size <= len(data.Xtrain):
-        raise ValueError(f"--batch-size: {batch_size} must lie in 1..{len(data.Xtrain)} (the number of training "
-                         f"examples)")
+    check_batch_size(batch_size, data)
     if batch_size < 2 and any(isinstance(layer, BatchNormalization) for layer in mlp.layers):
         raise ValueError("--batch-size 1: batch normalization needs batches of at least 2 examples to estimate "
                          "a variance")

@@ -78,7 +78,7 @@ def test_dataset_path_may_start_with_a_tilde(tmp_path, monkeypatch, capsys):
     (["--optimizers", "Adam"], "accepted: GradientDescent, Momentum, Nesterov"),
     (["--initializers", "Glorot"], "accepted: Uniform, Xavier, NormalizedXavier, He"),
     (["--batch-size", "5000"], "--batch-size: 5000 exceeds the 1438 training examples"),
-    (["--load", "/nowhere/w.npz"], "/nowhere/w.npz: cannot read weights"),
+    (["--load", "/nowhere/w.npz"], "/nowhere/w.npz: model file not found"),
 ])
 def test_bad_values_are_rejected_with_what_is_accepted(arguments, message, capsys):
     try:

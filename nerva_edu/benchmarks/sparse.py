@@ -30,6 +30,8 @@ import time
 
 import numpy as np
 
+from nerva_edu.commands import positive_integer, positive_number
+
 BACKENDS = ("cpp", "torch-masked", "torch-csr", "scipy", "numpy")
 DENSITIES = (1.0, 0.1, 0.05, 0.01, 0.005, 0.001)
 
@@ -39,11 +41,11 @@ def add_arguments(parser):
                         help=f"comma-separated backends (default: all of {','.join(BACKENDS)})")
     parser.add_argument("--densities", default=",".join(map(str, DENSITIES)),
                         help="comma-separated overall densities (default: %(default)s)")
-    parser.add_argument("--batch-size", type=int, default=100, help="batch size N (default: 100)")
-    parser.add_argument("--threads", type=int, default=2, help="threads per backend (default: 2)")
+    parser.add_argument("--batch-size", type=positive_integer, default=100, help="batch size N (default: 100)")
+    parser.add_argument("--threads", type=positive_integer, default=2, help="threads per backend (default: 2)")
     parser.add_argument("--layer-sizes", default="3072;1024;512;10", help="layer sizes (default: %(default)s)")
-    parser.add_argument("--rounds", type=int, default=7, help="alternating timing rounds (default: 7)")
-    parser.add_argument("--round-seconds", type=float, default=0.2,
+    parser.add_argument("--rounds", type=positive_integer, default=7, help="alternating timing rounds (default: 7)")
+    parser.add_argument("--round-seconds", type=positive_number, default=0.2,
                         help="time per round and backend, at least 2 steps (default: 0.2)")
     parser.add_argument("--plot", metavar="FILE", default="sparse-benchmark.png",
                         help="log-log plot of time per step against density (default: %(default)s; '' for none)")
@@ -298,12 +300,31 @@ def plot(results, backends, path, N, threads):
     plt.close(figure)
 
 
-def run(args):
-    """Measure, print the table and the kernel rates, save the plot; return the JSON list."""
+def check_arguments(args):
+    """The backends, densities and layer sizes, checked (with the plot's path) before any worker starts."""
+    from nerva_edu.files import check_output_file
+    from nerva_edu.memory import check_memory
+    from nerva_edu.parsing import parse_sizes
+    from nerva_edu.sparse.kernels import check_threads
     backends = _parse_list(args.backends, str, "--backends", BACKENDS)
     densities = _parse_list(args.densities, float, "--densities")
     if any(not 0 < d <= 1 for d in densities):
         raise ValueError(f"bench sparse: --densities must lie in (0, 1], got {args.densities!r}")
+    check_threads("--threads", args.threads)
+    sizes = parse_sizes(args.layer_sizes)
+    if len(sizes) < 2:
+        raise ValueError(f"--layer-sizes: {args.layer_sizes!r} needs at least an input and an output size")
+    # the densest backend (torch-masked) keeps every weight, its gradient and its momentum in float32
+    check_memory(f"--layer-sizes: the dense network {'-'.join(map(str, sizes))}",
+                 sum(K * D for D, K in zip(sizes[:-1], sizes[1:])) * 3 * 4)
+    if args.plot:
+        check_output_file(args.plot, "--plot file")
+    return backends, densities
+
+
+def run(args):
+    """Measure, print the table and the kernel rates, save the plot; return the JSON list."""
+    backends, densities = check_arguments(args)
     results = []
     for density in densities:
         results += measure(density, backends, args)

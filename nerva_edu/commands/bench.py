@@ -13,6 +13,9 @@ import time
 
 import numpy as np
 
+from nerva_edu.commands import positive_integer
+from nerva_edu.files import check_output_file, write_atomically
+
 
 def time_rounds(steps, rounds, warmup):
     """Median and minimum seconds per call of each function in ``steps`` (a dict name ->
@@ -35,9 +38,9 @@ def time_rounds(steps, rounds, warmup):
 def add_dense_arguments(parser):
     parser.add_argument("--sizes", default="3072;1024;512;10", metavar="LIST",
                         help="layer sizes of the ReLU;...;ReLU;Linear MLP")
-    parser.add_argument("--batch-size", default=100, type=int, metavar="N")
-    parser.add_argument("--rounds", default=7, type=int, metavar="N", help="alternating timing rounds")
-    parser.add_argument("--steps", default=5, type=int, metavar="N", help="training steps per round")
+    parser.add_argument("--batch-size", default=100, type=positive_integer, metavar="N")
+    parser.add_argument("--rounds", default=7, type=positive_integer, metavar="N", help="alternating timing rounds")
+    parser.add_argument("--steps", default=5, type=positive_integer, metavar="N", help="training steps per round")
 
 
 def torch_twin(mlp, torch):
@@ -118,8 +121,10 @@ def add_parser(commands):
 
 
 def run(args):
+    if args.json is not None:                      # fail before the timing, not after it
+        check_output_file(args.json, "--json file")
     result = BENCHMARKS[args.benchmark][2](args)
-    if args.json:
-        with open(args.json, "w") as file:
-            json.dump(result, file, indent=1)
+    if args.json is not None:
+        text = json.dumps(result, indent=1)
+        write_atomically(args.json, lambda file: file.write(text.encode()), "--json file")
     return 0

@@ -3,6 +3,7 @@
 import json
 import sys
 
+from nerva_edu.files import check_output_file, write_atomically
 from nerva_edu.registry import format_table, validate
 
 
@@ -16,15 +17,16 @@ def add_parser(commands):
 
 
 def run(args):
+    if args.json is not None:
+        check_output_file(args.json, "--json file")
     results = validate(args.only)
     if not results:
-        print(f"check: no registered equation id starts with {args.only!r}", file=sys.stderr)
-        return 2
+        raise ValueError(f"--only: no registered equation id starts with {args.only!r}")
     print(format_table(results))
     for result in results:
         for failure in result["failures"]:
             print(f"FAILED {result['id']} ({failure})", file=sys.stderr)
-    if args.json:
-        with open(args.json, "w") as file:
-            json.dump([{key: r[key] for key in ("id", "spec_ref", "sympy", "torch")} for r in results], file, indent=1)
+    if args.json is not None:
+        text = json.dumps([{key: r[key] for key in ("id", "spec_ref", "sympy", "torch")} for r in results], indent=1)
+        write_atomically(args.json, lambda file: file.write(text.encode()), "--json file")
     return 1 if any(r["failures"] for r in results) else 0

@@ -6,6 +6,14 @@ indices[k] (sorted and distinct within the row) with the values values[k]. The C
 indices, one-dimensional and C-contiguous; :class:`CSRMatrix` checks all of that, and the
 structure, when it is constructed: a bad matrix raises ``TypeError``/``ValueError`` in Python
 instead of crashing the process in C++.
+
+What was checked cannot change afterwards. The matrix owns its pattern: ``indptr`` and
+``indices`` (and the column form of :meth:`CSRMatrix.transposed_pattern`) are copies held in
+immutable memory, read-only arrays that no flag can make writable again, and ``shape`` and the
+three arrays cannot be rebound. The values stay writable, because training updates them in
+place (the C++ optimizer too); the caller's array is kept, not copied (at scale it has tens of
+millions of entries), and the kernels check at every call that it still has the dtype, layout
+and length they rely on.
 """
 
 import numpy as np
@@ -24,17 +32,33 @@ def check_array(op, name, A, dtype, ndim=1):
         raise ValueError(f"{op}: {name} must be C-contiguous (np.ascontiguousarray({name}))")
 
 
+def frozen(A):
+    """A read-only copy of A in immutable memory (its WRITEABLE flag can never be set again)."""
+    return np.frombuffer(np.ascontiguousarray(A).tobytes(), dtype=A.dtype).reshape(A.shape)
+
+
+# The largest shape the int32 indices can address (a row or column index, and nnz).
+INDEX_LIMIT = np.iinfo(np.int32).max
+
+
 class CSRMatrix:
     """A K×D sparse matrix in CSR form with a fixed pattern; the values may change in place."""
 
     def __init__(self, shape, indptr, indices, values):
         op = "CSRMatrix"
-        if len(shape) != 2 or any(not isinstance(n, (int, np.integer)) or n < 0 for n in shape):
-            raise ValueError(f"{op}: shape must be two non-negative integers, got {shape}")
+        if (not isinstance(shape, (tuple, list)) or len(shape) != 2
+                or any(isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0 for n in shape)):
+            raise ValueError(f"{op}: shape must be two non-negative integers, got {shape!r}")
+        if max(shape) > INDEX_LIMIT:
+            raise ValueError(f"{op}: shape {tuple(shape)} exceeds the {INDEX_LIMIT} rows or columns that int32 "
+                             f"indices can address")
         K, D = int(shape[0]), int(shape[1])
         check_array(op, "indptr", indptr, np.int32)
         check_array(op, "indices", indices, np.int32)
         check_array(op, "values", values, np.float32)
+        if not values.flags.writeable:
+            raise ValueError(f"{op}: values must be writable (training updates them in place): pass a copy")
+        indptr, indices = frozen(indptr), frozen(indices)          # what is checked below is what is kept
         if len(indptr) != K + 1:
             raise ValueError(f"{op}: indptr must have K + 1 = {K + 1} entries for shape {(K, D)}, got {len(indptr)}")
         if indptr[0] != 0 or np.any(np.diff(indptr) < 0):
@@ -50,13 +74,18 @@ class CSRMatrix:
         within_row[starts[(starts > 0) & (starts < nnz)] - 1] = False
         if np.any(np.diff(indices)[within_row] <= 0):
             raise ValueError(f"{op}: the column indices of each row must be sorted and distinct")
-        self.shape = (K, D)
-        self.indptr, self.indices, self.values = indptr, indices, values
+        self._shape, self._nnz = (K, D), nnz
+        self._indptr, self._indices, self._values = indptr, indices, values
         self._transposed = None
+
+    shape = property(lambda self: self._shape, doc="(K, D)")
+    indptr = property(lambda self: self._indptr, doc="the row pointers, K + 1 entries (read-only)")
+    indices = property(lambda self: self._indices, doc="the column of every nonzero (read-only)")
+    values = property(lambda self: self._values, doc="the value of every nonzero (writable in place)")
 
     @property
     def nnz(self):
-        return len(self.values)
+        return self._nnz
 
     @property
     def density(self):
@@ -75,7 +104,7 @@ class CSRMatrix:
             position = np.argsort(self.indices, kind="stable").astype(np.int32)   # rows stay sorted
             col_ptr = np.zeros(self.shape[1] + 1, dtype=np.int32)
             np.cumsum(np.bincount(self.indices, minlength=self.shape[1]), out=col_ptr[1:])
-            self._transposed = (col_ptr, self.row_indices()[position], position)
+            self._transposed = tuple(map(frozen, (col_ptr, self.row_indices()[position], position)))
         return self._transposed
 
     @classmethod
@@ -126,7 +155,7 @@ class CSRMatrix:
         return scipy.sparse.csr_array((self.values, self.indices, self.indptr), shape=self.shape)
 
     def copy(self):
-        return CSRMatrix(self.shape, self.indptr.copy(), self.indices.copy(), self.values.copy())
+        return CSRMatrix(self.shape, self.indptr, self.indices, self.values.copy())
 
     def __repr__(self):
         return f"CSRMatrix(shape={self.shape}, nnz={self.nnz}, density={self.density:.4g})"

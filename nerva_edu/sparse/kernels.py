@@ -4,7 +4,9 @@ The kernels work zero-copy on NumPy buffers. They keep a batch feature-major: X 
 stored column by column (``np.asfortranarray(X)``), so that X.T (D×N) is C-contiguous and every
 nonzero W(i, j) meets a contiguous column j of X. Results come back in the same layout.
 Everything is checked here (dtype float32, shapes, layout, the CSR structure in
-:class:`~nerva_edu.sparse.csr.CSRMatrix`) before a pointer reaches C++.
+:class:`~nerva_edu.sparse.csr.CSRMatrix`, which owns its pattern so that it cannot change after
+the check) before a pointer reaches C++. The one array of W that stays writable, its values,
+is checked again at every call (:func:`check_values`: a few attribute reads).
 
 Loading JIT-compiles the header once per process through :func:`nerva_edu.cpp.include`;
 calling :func:`load` again (a re-run notebook cell) does nothing.
@@ -39,6 +41,17 @@ def check_threads(op, threads):
 def check_matrix(op, W):
     if not isinstance(W, CSRMatrix):
         raise TypeError(f"{op}: W must be a nerva_edu.sparse.CSRMatrix, got {type(W).__name__}")
+    check_values(op, "W.values", W.values, (W.nnz,))
+
+
+def check_values(op, name, A, shape):
+    """A must (still) be a writable, C-contiguous float32 array of this shape, as C++ writes into
+    it: NumPy lets an array's dtype, shape and strides be reassigned in place."""
+    check_array(op, name, A, np.float32, ndim=len(shape))
+    if A.shape != shape:
+        raise ValueError(f"{op}: {name} has shape {A.shape}, expected {shape}")
+    if not A.flags.writeable:
+        raise ValueError(f"{op}: {name} must be writable")
 
 
 def buffer(A):

@@ -7,13 +7,25 @@ All backends share one set of parameters (NumPy float32 arrays), so a model can 
 backends, and the tests compare them step by step.
 
 The loss of a batch is the mean L = L_SCE(Y, T) / N, so DY = ∇_Y L_SCE(Y, T) / N (spec (31)).
+An empty batch (N = 0) has an empty output, and no mean loss to train on: ``step`` refuses it.
+
+The C++ backend keeps pointers to the parameter arrays. Before every call into C++ the model
+checks that each array is still what those pointers expect (:meth:`SparseMLP._check_state`:
+the same objects, with the same dtype, shape, layout and writability; rebinding when arrays
+were replaced by valid ones), so no change made from Python can make C++ read or write out of
+bounds. ``save_weights``/``load_weights`` use the model file format of ``nerva_edu.model_file``.
 """
+
+import math
+import operator
 
 import numpy as np
 
 from nerva_edu.activations import AllReLU, ReLU
 from nerva_edu.init import weight_initializer
 from nerva_edu.losses import softmax_cross_entropy_batch, softmax_cross_entropy_batch_gradient
+from nerva_edu.memory import check_memory
+from nerva_edu.model_file import read_model, write_model
 from nerva_edu.optimizers import GradientDescent, Momentum, Nesterov, parse_optimizer
 from nerva_edu.parsing import bind, lookup, parse_call
 from nerva_edu.sparse import kernels
@@ -23,6 +35,7 @@ from nerva_edu.sparse.dynamic import prune_and_regrow
 from nerva_edu.sparse.reference import SparseActivation, SparseLinear
 
 BACKENDS = ("cpp", "numpy", "scipy")
+_STATE = operator.attrgetter("W", "b", "DW", "Db", "Delta_W", "Delta_b")
 
 # name -> (C++ code, constructor of the reference activation or None, parameters)
 ACTIVATIONS = {"Linear": (0, None, {}), "ReLU": (1, lambda: ReLU(), {}),
@@ -40,6 +53,12 @@ class _Layer:
         self.act = make(**arguments) if make else None
         self.W, self.b = W, b
         self.reset_state()
+
+    def state(self):
+        """The arrays of this layer that C++ reads or writes, with the shape each must have."""
+        K, nnz = self.W.shape[0], self.W.nnz
+        return {"b": (self.b, (1, K)), "DW": (self.DW, (nnz,)), "Db": (self.Db, (1, K)),
+                "Delta_W": (self.Delta_W, (nnz,)), "Delta_b": (self.Delta_b, (1, K))}
 
     def reset_state(self):
         self.DW = np.zeros(self.W.nnz, dtype=np.float32)
@@ -66,6 +85,10 @@ class SparseMLP:
                  init="He", backend="cpp", threads=None, seed=0):
         L = len(layer_sizes) - 1
         densities = densities or erdos_renyi_densities(density, layer_sizes)
+        # per nonzero: its value, column, gradient and Δ, 4 bytes each (and the column form of the pattern)
+        check_memory(f"SparseMLP: the layers {'-'.join(map(str, layer_sizes))} at densities "
+                     f"{', '.join(f'{d:.3g}' for d in densities)}",
+                     sum(round(d * K * D) * 28 for D, K, d in zip(layer_sizes[:-1], layer_sizes[1:], densities)))
         activations = activations or ["ReLU"] * (L - 1) + ["Linear"]
         if len(densities) != L or len(activations) != L:
             raise ValueError(f"SparseMLP: {L} layers need {L} densities and activations, "
@@ -108,12 +131,46 @@ class SparseMLP:
                 self._cpp.add_layer(cpp.SparseLayer(view, *map(kernels.buffer, arrays), layer.code, layer.alpha))
         else:
             self._reference = [layer.reference(sampled=self._backend == "scipy") for layer in self.layers]
+        # the objects bound (kept alive while bound, so that their ids stay theirs), and their ids
+        self._bound_objects, self._bound, self._batch_size = [_STATE(layer) for layer in self.layers], self._arrays(), None
+        self._shapes = [(A, shape) for layer in self.layers
+                        for A, shape in [(layer.W.values, (layer.W.nnz,)), *layer.state().values()]]
+
+    def _check_state(self, op):
+        """Every array C++ will use, as it expects it: the bound objects, unchanged (a fast check of
+        a few attributes each); otherwise validated in full, and the backend rebuilt on them."""
+        if self._arrays() == self._bound and all(A.dtype == np.float32 and A.shape == shape and A.flags.c_contiguous
+                                                 and A.flags.writeable for A, shape in self._shapes):
+            return
+        op = f"SparseMLP.{op}"
+        if not self.layers:
+            raise ValueError(f"{op}: the model has no layers")
+        inputs = self.layers[0].W.shape[1]
+        for l, layer in enumerate(self.layers, start=1):
+            kernels.check_matrix(op, layer.W)
+            if layer.W.shape[1] != inputs:
+                raise ValueError(f"{op}: layer {l} has W of shape {layer.W.shape}, but layer {l - 1} has "
+                                 f"{inputs} outputs")
+            for name, (A, shape) in layer.state().items():
+                kernels.check_values(op, f"layers[{l - 1}].{name}", A, shape)
+            inputs = layer.W.shape[0]
+        self._bind()
+
+    def _arrays(self):
+        """The identities of W and the state arrays of every layer (the objects the backend was built on)."""
+        return [tuple(map(id, _STATE(layer))) for layer in self.layers]
 
     def _check_batch(self, op, X, T=None):
+        self._check_state(op)
         D, K = self.layers[0].W.shape[1], self.layers[-1].W.shape[0]
         X = np.ascontiguousarray(X, dtype=np.float32)
         if X.ndim != 2 or X.shape[1] != D:
             raise ValueError(f"SparseMLP.{op}: X has shape {X.shape}, expected (N, {D})")
+        if self._backend == "cpp" and X.shape[0] != self._batch_size:    # C++ allocates for a new batch size
+            Np = -(-X.shape[0] // 16) * 16               # its buffers: Y, Z and DZ of every layer
+            check_memory(f"SparseMLP.{op}: a batch of {X.shape[0]}",
+                         4 * Np * (D + 3 * sum(layer.W.shape[0] for layer in self.layers)))
+            self._batch_size = X.shape[0]
         if T is None:
             return X
         T = np.ascontiguousarray(T, dtype=np.float32)
@@ -122,8 +179,10 @@ class SparseMLP:
         return X, T
 
     def feedforward(self, X):
-        """The output Y (N×K) for a batch X (N×D)."""
+        """The output Y (N×K) for a batch X (N×D); an empty batch gives an empty 0×K output."""
         X = self._check_batch("feedforward", X)
+        if X.shape[0] == 0:
+            return np.zeros((0, self.layers[-1].W.shape[0]), dtype=np.float32)
         if self._backend == "cpp":
             Y = np.empty((X.shape[0], self.layers[-1].W.shape[0]), dtype=np.float32)
             self._cpp.feedforward(self.threads, X, X.shape[0], Y)
@@ -136,6 +195,12 @@ class SparseMLP:
         """One training step on the batch (X, T); returns the mean loss before the update."""
         X, T = self._check_batch("step", X, T)
         N = X.shape[0]
+        if N == 0:
+            raise ValueError("empty batch: SparseMLP.step needs at least one example, got X of shape "
+                             f"{X.shape}")
+        if isinstance(eta, bool) or not isinstance(eta, (int, float, np.floating)) or not (
+                math.isfinite(eta) and eta > 0):
+            raise ValueError(f"SparseMLP.step: the learning rate eta must be a finite number > 0, got {eta!r}")
         if self._backend == "cpp":
             code = 2 if isinstance(self.rule, Nesterov) else 1 if isinstance(self.rule, Momentum) else 0
             mu = getattr(self.rule, "mu", 0.0)
@@ -156,6 +221,49 @@ class SparseMLP:
     def accuracy(self, X, labels):
         return float(np.mean(self.feedforward(X).argmax(axis=1) == np.asarray(labels)))
 
+    # --- saving and loading (the format of nerva_edu.model_file) --------------------------
+
+    def architecture(self):
+        """The layers as a model file records them: activation and sizes (the pattern is saved as data)."""
+        return [{"layer": "Sparse", "activation": repr(layer.act) if layer.act else "linear",
+                 "inputs": layer.W.shape[1], "outputs": layer.W.shape[0]} for layer in self.layers]
+
+    def save_weights(self, path):
+        """Write the model to ``path`` (exactly that path): per layer l the pattern (indptr l,
+        indices l), the values (values l) and the bias (b l)."""
+        arrays = {}
+        for l, layer in enumerate(self.layers, start=1):
+            arrays.update({f"indptr{l}": layer.W.indptr, f"indices{l}": layer.W.indices,
+                           f"values{l}": layer.W.values, f"b{l}": layer.b})
+        write_model(path, "sparse", self.architecture(), arrays)
+
+    def load_weights(self, path):
+        """Read a model saved by :meth:`save_weights` into this one (same activations and sizes; the
+        pattern may differ): all or nothing, ValueError naming the file and what is wrong. The
+        optimizer state starts again from zero."""
+        expected = {}
+        for l, layer in enumerate(self.layers, start=1):
+            K = layer.W.shape[0]
+            expected.update({f"indptr{l}": ((K + 1,), "iu", _index_check), f"indices{l}": ((None,), "iu", _index_check),
+                             f"values{l}": ((None,), "f", None), f"b{l}": ((1, K), "f", None)})
+        values = read_model(path, "sparse", self.architecture(), expected)
+        loaded = []
+        for l, layer in enumerate(self.layers, start=1):
+            with np.errstate(over="ignore"):
+                W_values, b = values[f"values{l}"].astype(np.float32), values[f"b{l}"].astype(np.float32)
+            if not (np.all(np.isfinite(W_values)) and np.all(np.isfinite(b))):
+                raise ValueError(f"{path}: the values of layer {l} do not fit in float32 (they overflow to ±∞)")
+            try:
+                W = CSRMatrix(layer.W.shape, values[f"indptr{l}"].astype(np.int32),
+                              values[f"indices{l}"].astype(np.int32), W_values)
+            except ValueError as error:
+                raise ValueError(f"{path}: layer {l}: {error}") from None
+            loaded.append((W, b))
+        for layer, (W, b) in zip(self.layers, loaded):           # every layer is good: now assign them all
+            layer.W, layer.b = W, b
+            layer.reset_state()
+        self._bind()
+
     def prune_and_regrow(self, zeta):
         """SET: in every layer, replace the fraction ζ of smallest-magnitude weights by new random ones."""
         for layer in self.layers:
@@ -165,6 +273,13 @@ class SparseMLP:
                                                          (layer.Delta_W,))
             layer.DW = np.zeros(layer.W.nnz, dtype=np.float32)
         self._bind()
+
+
+def _index_check(value):
+    """Indices are stored as int32: a file's values must fit before they are converted."""
+    if value.size and (value.min() < 0 or value.max() > np.iinfo(np.int32).max):
+        return "holds values outside 0..2147483647 (int32 indices)"
+    return None
 
 
 def train(model, data, epochs, batch_size, eta, zeta=0.0, seed=0, progress=False, on_epoch=None):
