@@ -132,7 +132,8 @@ class SparseMLP:
         else:
             self._reference = [layer.reference(sampled=self._backend == "scipy") for layer in self.layers]
         # the objects bound (kept alive while bound, so that their ids stay theirs), and their ids
-        self._bound_objects, self._bound, self._batch_size = [_STATE(layer) for layer in self.layers], self._arrays(), None
+        self._bound_objects, self._bound = [_STATE(layer) for layer in self.layers], self._arrays()
+        self._batch_size = None
         self._shapes = [(A, shape) for layer in self.layers
                         for A, shape in [(layer.W.values, (layer.W.nnz,)), *layer.state().values()]]
 
