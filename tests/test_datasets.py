@@ -101,21 +101,53 @@ def test_truncated_gzip_is_reported(tmp_path):
 def cifar_batches(n=3):
     rng = np.random.default_rng(1)
     return {name: {b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
-                   b"labels": list(rng.integers(0, 10, n))}
+                   b"labels": rng.integers(0, 10, n).tolist()}
             for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]}
 
 
-def write_cifar_directory(directory, batches):
+def python2_pickle(batch, label=b"training batch 1 of 5"):
+    """A batch as the files of cifar-10-python.tar.gz hold it: written by Python 2's cPickle with
+    protocol 2 (strings as SHORT_BINSTRING/BINSTRING, the array by numpy.core.multiarray's
+    _reconstruct with a version-1 state and a version-3 dtype state)."""
+    def string(b):
+        return b"U" + bytes([len(b)]) + b if len(b) < 256 else b"T" + struct.pack("<I", len(b)) + b
+
+    def integer(n):
+        return b"K" + bytes([n]) if 0 <= n < 256 else b"J" + struct.pack("<i", n)
+    data, labels = batch[b"data"], batch[b"labels"]
+    dtype = (b"cnumpy\ndtype\n" + string(b"u1") + integer(0) + integer(1) + b"\x87R"
+             + b"(" + integer(3) + string(b"|") + b"NNN" + integer(-1) + integer(-1) + integer(0) + b"tb")
+    array = (b"cnumpy.core.multiarray\n_reconstruct\n" + b"cnumpy\nndarray\n" + integer(0) + b"\x85" + string(b"b")
+             + b"\x87R" + b"(" + integer(1) + integer(data.shape[0]) + integer(data.shape[1]) + b"\x86" + dtype
+             + b"\x89" + string(data.tobytes()) + b"tb")
+    return (b"\x80\x02}q\x00(" + string(b"batch_label") + string(label)
+            + string(b"labels") + b"](" + b"".join(integer(n) for n in labels) + b"e"
+            + string(b"data") + array
+            + string(b"filenames") + b"](" + b"".join(string(b"x_%d.png" % i) for i in range(len(labels))) + b"e"
+            + b"u.")
+
+
+def test_the_python2_batch_format_is_what_pickle_reads():
+    batch = cifar_batches(2)["data_batch_1"]
+    loaded = pickle.loads(python2_pickle(batch), encoding="bytes")
+    assert sorted(loaded) == [b"batch_label", b"data", b"filenames", b"labels"]
+    np.testing.assert_array_equal(loaded[b"data"], batch[b"data"])
+    assert loaded[b"data"].dtype == np.uint8 and loaded[b"labels"] == batch[b"labels"]
+
+
+def write_cifar_directory(directory, batches, write=python2_pickle):
     folder = directory / "cifar-10-batches-py"
     folder.mkdir()
     for name, batch in batches.items():
-        (folder / name).write_bytes(pickle.dumps(batch))
+        (folder / name).write_bytes(write(batch))
     return folder
 
 
-def test_cifar10_from_directory_and_tar_gz(tmp_path):
+@pytest.mark.parametrize("write", [python2_pickle, lambda batch: pickle.dumps(batch, protocol=4)],
+                         ids=["python 2 cPickle", "python 3 protocol 4"])
+def test_cifar10_from_directory_and_tar_gz(tmp_path, write):
     batches = cifar_batches()
-    folder = write_cifar_directory(tmp_path, batches)
+    folder = write_cifar_directory(tmp_path, batches, write)
     archive = tmp_path / "cifar-10-python.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:
         tar.add(folder, arcname="cifar-10-batches-py")
@@ -131,7 +163,7 @@ def test_cifar10_errors_name_the_file_and_the_problem(tmp_path):
     batches = cifar_batches()
     folder = write_cifar_directory(tmp_path, batches)
     (folder / "data_batch_3").write_bytes(b"garbage")
-    with pytest.raises(DatasetError, match="data_batch_3: not a CIFAR-10 python batch"):
+    with pytest.raises(DatasetError, match="cifar-10-batches-py/data_batch_3: not a CIFAR-10 python batch"):
         load_cifar10(tmp_path)
     (folder / "data_batch_3").write_bytes(pickle.dumps({b"data": np.zeros((2, 100), np.uint8), b"labels": [0, 1]}))
     with pytest.raises(DatasetError, match=r"data_batch_3: data has shape \(2, 100\)"):
