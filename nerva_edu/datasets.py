@@ -300,6 +300,9 @@ def _cifar_reader(path):
         with tarfile.open(path) as archive:
             members = archive.getmembers()
             contents = {name: _read_member(path, archive, members, name) for name in (*CIFAR_TRAIN, CIFAR_TEST)}
+    except tarfile.ReadError:
+        raise DatasetError(f"{path}: not a readable tar archive (plain, or compressed with gzip, bzip2 or "
+                           f"xz)") from None
     except (tarfile.TarError, OSError, EOFError, zlib.error, lzma.LZMAError) as error:
         raise DatasetError(f"{path}: not a readable tar archive ({error})") from None
     return contents.__getitem__

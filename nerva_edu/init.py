@@ -43,8 +43,8 @@ def _shape(K, D, size):
 
 def uniform(rng, K, D, a=-1.0, b=1.0, dtype=np.float64, size=None):
     """W ~ U(a, b), a K×D matrix (or ``size`` of its entries)."""
-    if not a < b:
-        raise ValueError(f"uniform: expected a < b, got a={a}, b={b}")
+    if not a < b or not math.isfinite(b - a):
+        raise ValueError(f"uniform: expected finite a < b, got a={a}, b={b}")
     return rng.uniform(a, b, size=_shape(K, D, size)).astype(dtype, copy=False)
 
 

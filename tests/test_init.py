@@ -83,7 +83,8 @@ def test_bias_initialization():
     ("He(2)", "too many arguments"),
     ("Uniform(c=1)", "unknown argument 'c'"),
     ("Uniform(x)", "not a number"),
-    ("Uniform(1, 0)", "expected a < b"),
+    ("Uniform(1, 0)", "expected finite a < b"),
+    ("Uniform(-1e308, 1e308)", "expected finite a < b"),
     ("He(", "cannot parse"),
 ])
 def test_bad_names_and_arguments_are_rejected(text, message):

@@ -56,9 +56,9 @@ def _parse_list(text, convert, what, allowed=None):
     try:
         values = [convert(item) for item in items]
     except ValueError:
-        raise ValueError(f"bench sparse: {what}: cannot parse {text!r}") from None
+        raise ValueError(f"{what}: cannot parse {text!r}") from None
     if not values or (allowed and any(v not in allowed for v in values)):
-        raise ValueError(f"bench sparse: {what}: {text!r}; accepted: {', '.join(allowed or ['numbers'])}")
+        raise ValueError(f"{what}: {text!r}; accepted: {', '.join(allowed or ['numbers'])}")
     return values
 
 
@@ -309,7 +309,7 @@ def check_arguments(args):
     backends = _parse_list(args.backends, str, "--backends", BACKENDS)
     densities = _parse_list(args.densities, float, "--densities")
     if any(not 0 < d <= 1 for d in densities):
-        raise ValueError(f"bench sparse: --densities must lie in (0, 1], got {args.densities!r}")
+        raise ValueError(f"--densities must lie in (0, 1], got {args.densities!r}")
     check_threads("--threads", args.threads)
     sizes = parse_sizes(args.layer_sizes)
     if len(sizes) < 2:

@@ -15,6 +15,7 @@ import numpy as np
 
 from nerva_edu.commands import positive_integer
 from nerva_edu.files import check_output_file, write_atomically
+from nerva_edu.memory import check_memory
 
 
 def time_rounds(steps, rounds, warmup):
@@ -64,6 +65,10 @@ def run_dense(args):
     from nerva_edu.parsing import parse_sizes
 
     sizes = parse_sizes(args.sizes, "--sizes")
+    if len(sizes) < 2:
+        raise ValueError(f"--sizes: {args.sizes!r} needs at least an input and an output size")
+    check_memory(f"--sizes {args.sizes} with --batch-size {args.batch_size}",      # weights (×3), a batch (×4)
+                 (sum(K * D + K for D, K in zip(sizes[:-1], sizes[1:])) * 3 + args.batch_size * sum(sizes) * 4) * 4)
     rng = np.random.default_rng(0)
     layers = ";".join(["ReLU"] * (len(sizes) - 2) + ["Linear"])
     mlp = build_mlp(layers, sizes, "Nesterov(0.9)", "He", rng, np.float32)
