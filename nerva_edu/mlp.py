@@ -27,7 +27,7 @@ from nerva_edu.init import constant_bias, weight_initializer
 from nerva_edu.layers import Activation, BatchNormalization, Linear, LogSoftmax, Softmax, SReLULayer
 from nerva_edu.losses import LOSSES
 from nerva_edu.memory import check_memory
-from nerva_edu.model_file import read_model, write_model
+from nerva_edu.model_file import ModelFileError, read_model, write_model
 from nerva_edu.optimizers import LayerOptimizer, parse_optimizer
 from nerva_edu.parsing import bind, lookup, parse_call, parse_sizes, split_list
 
@@ -167,7 +167,7 @@ class MLP:
             with np.errstate(over="ignore"):
                 converted[key] = values[key].astype(dtype)
             if not np.all(np.isfinite(converted[key])):
-                raise ValueError(f"{path}: {key} does not fit in {dtype.name} (it overflows to ±∞)")
+                raise ModelFileError(f"{path}: {key} does not fit in {dtype.name} (it overflows to ±∞)")
         for key, (layer, name) in state.items():         # every value is good: now assign them all
             current = getattr(layer, name)
             if isinstance(current, np.ndarray) and name in layer.parameter_names:

@@ -167,7 +167,8 @@ def _train(args, train):
             _write_json(args, history)
             _fail(f"training diverged: the loss is {result.loss} in epoch {result.epoch} (the learning rate "
                   f"{args.learning_rate} may be too large)")
-    train(report)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):   # a diverging run is reported above
+        train(report)
     _write_json(args, history)
     return history
 
@@ -192,7 +193,9 @@ def _report(result):
 
 def _write_json(args, history):
     if args.json:
-        text = json.dumps([vars(result) for result in history], indent=1)
+        finite = [{key: value if not isinstance(value, float) or math.isfinite(value) else None   # JSON has no NaN
+                   for key, value in vars(result).items()} for result in history]
+        text = json.dumps(finite, indent=1)
         write_atomically(args.json, lambda file: file.write(text.encode()), "--json file")
 
 

@@ -75,7 +75,9 @@ class CSRMatrix:
         if np.any(np.diff(indices)[within_row] <= 0):
             raise ValueError(f"{op}: the column indices of each row must be sorted and distinct")
         self._shape, self._nnz = (K, D), nnz
-        self._indptr, self._indices, self._values = indptr, indices, values
+        # values as a view: NumPy refuses to resize a view, or the caller's array while the view
+        # exists, so the memory that C++ reads and writes stays where it is
+        self._indptr, self._indices, self._values = indptr, indices, values.view()
         self._transposed = None
 
     shape = property(lambda self: self._shape, doc="(K, D)")

@@ -25,7 +25,7 @@ from nerva_edu.activations import AllReLU, ReLU
 from nerva_edu.init import weight_initializer
 from nerva_edu.losses import softmax_cross_entropy_batch, softmax_cross_entropy_batch_gradient
 from nerva_edu.memory import check_memory
-from nerva_edu.model_file import read_model, write_model
+from nerva_edu.model_file import ModelFileError, read_model, write_model
 from nerva_edu.optimizers import GradientDescent, Momentum, Nesterov, parse_optimizer
 from nerva_edu.parsing import bind, lookup, parse_call
 from nerva_edu.sparse import kernels
@@ -100,7 +100,7 @@ class SparseMLP:
         for D, K, d, activation in zip(layer_sizes[:-1], layer_sizes[1:], densities, activations):
             W = CSRMatrix.random((K, D), d, self.rng, init=lambda rng, count, K=K, D=D: self._initial_values(K, D, count))
             self.layers.append(_Layer(W, np.zeros((1, K), dtype=np.float32), activation))
-        self.threads = kernels.check_threads("SparseMLP", threads)
+        self.threads = threads
         self.backend = backend
 
     def _initial_values(self, K, D, count):
@@ -108,6 +108,15 @@ class SparseMLP:
         depends on D and K; the entries are independent, so ``count`` draws of one entry will
         do, without drawing the other K·D − count)."""
         return self.init(self.rng, K, D, np.float32, size=count)
+
+    @property
+    def threads(self):
+        """The threads of the C++ kernels (1 to 1024; None at construction: the number of cores)."""
+        return self._threads
+
+    @threads.setter
+    def threads(self, threads):
+        self._threads = kernels.check_threads("SparseMLP", threads)
 
     @property
     def backend(self):
@@ -164,20 +173,20 @@ class SparseMLP:
     def _check_batch(self, op, X, T=None):
         self._check_state(op)
         D, K = self.layers[0].W.shape[1], self.layers[-1].W.shape[0]
+        if np.ndim(X) != 2 or np.shape(X)[1] != D:
+            raise ValueError(f"SparseMLP.{op}: X has shape {np.shape(X)}, expected (N, {D})")
+        N = np.shape(X)[0]
+        if self._backend == "cpp" and N != self._batch_size:    # C++ allocates its buffers for a new batch size
+            Np = -(-N // 16) * 16                         # Y, Z and DZ of every layer, in rows of Np floats
+            check_memory(f"SparseMLP.{op}: a batch of {N}",
+                         4 * (N * D + Np * (D + 3 * sum(layer.W.shape[0] for layer in self.layers))))
+            self._batch_size = N
         X = np.ascontiguousarray(X, dtype=np.float32)
-        if X.ndim != 2 or X.shape[1] != D:
-            raise ValueError(f"SparseMLP.{op}: X has shape {X.shape}, expected (N, {D})")
-        if self._backend == "cpp" and X.shape[0] != self._batch_size:    # C++ allocates for a new batch size
-            Np = -(-X.shape[0] // 16) * 16               # its buffers: Y, Z and DZ of every layer
-            check_memory(f"SparseMLP.{op}: a batch of {X.shape[0]}",
-                         4 * Np * (D + 3 * sum(layer.W.shape[0] for layer in self.layers)))
-            self._batch_size = X.shape[0]
         if T is None:
             return X
-        T = np.ascontiguousarray(T, dtype=np.float32)
-        if T.shape != (X.shape[0], K):
-            raise ValueError(f"SparseMLP.{op}: T has shape {T.shape}, expected {(X.shape[0], K)} to match X")
-        return X, T
+        if np.shape(T) != (N, K):
+            raise ValueError(f"SparseMLP.{op}: T has shape {np.shape(T)}, expected {(N, K)} to match X")
+        return X, np.ascontiguousarray(T, dtype=np.float32)
 
     def feedforward(self, X):
         """The output Y (N×K) for a batch X (N×D); an empty batch gives an empty 0×K output."""
@@ -253,12 +262,12 @@ class SparseMLP:
             with np.errstate(over="ignore"):
                 W_values, b = values[f"values{l}"].astype(np.float32), values[f"b{l}"].astype(np.float32)
             if not (np.all(np.isfinite(W_values)) and np.all(np.isfinite(b))):
-                raise ValueError(f"{path}: the values of layer {l} do not fit in float32 (they overflow to ±∞)")
+                raise ModelFileError(f"{path}: the values of layer {l} do not fit in float32 (they overflow to ±∞)")
             try:
                 W = CSRMatrix(layer.W.shape, values[f"indptr{l}"].astype(np.int32),
                               values[f"indices{l}"].astype(np.int32), W_values)
             except ValueError as error:
-                raise ValueError(f"{path}: layer {l}: {error}") from None
+                raise ModelFileError(f"{path}: layer {l}: {error}") from None
             loaded.append((W, b))
         for layer, (W, b) in zip(self.layers, loaded):           # every layer is good: now assign them all
             layer.W, layer.b = W, b
