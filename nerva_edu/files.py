@@ -55,7 +55,8 @@ def check_output_file(path, what="output file"):
             raise IsADirectoryError(f"{path}: is {_describe(mode)}; the {what} must be a regular file")
     parent = path.parent
     if not parent.is_dir():
-        raise FileNotFoundError(f"{path}: cannot write the {what}: the directory {parent} does not exist")
+        problem = "is not a directory" if parent.exists() else "does not exist"
+        raise FileNotFoundError(f"{path}: cannot write the {what}: the directory {parent} {problem}")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise PermissionError(f"{path}: cannot write the {what}: the directory {parent} is not writable")
     return path

@@ -405,8 +405,11 @@ CLI_CASES = [  # (arguments, the message after "nerva-edu COMMAND: error: ")
                                             "not exist"),
     ("train --save {places}/directory", "directory: is a directory; the --save file must be a regular file"),
     ("train --save {places}/fifo", "fifo: is a FIFO; the --save file must be a regular file"),
-    ("train --save /", "'/': the --save file must be a file name, not a directory"),
+    ("train --save /", "'/': expected a file name, not a directory"),
     ("train --json {places}/missing/x.json", "cannot write the --json file: the directory"),
+    ("train --save {places}/same --json {places}/same", "--save and --json name the same file"),
+    ("train --save {places}/new-directory/", "--save '.*new-directory/': expected a file name, not a directory"),
+    ("train --save {places}/junk/model", "the directory .*junk is not a directory"),
     ("train --json {places}/directory", "is a directory; the --json file must be a regular file"),
     ("train --density 0.1", "--density and --prune need a sparse backend"),
     ("train --backend cpp --density nan", r"argument --density: 'nan' is not a density in \(0, 1\]"),
@@ -470,6 +473,20 @@ def test_a_diverging_run_ends_with_an_error_and_keeps_its_epochs(tmp_path):
     assert status == 2 and error.startswith("nerva-edu train: error: training diverged: the loss is nan in epoch 1")
     assert error.count("\n") == 1, error                     # no floating-point warnings either
     assert json.loads(log.read_text())[0]["loss"] is None     # NaN is not JSON: null
+
+
+def test_an_interrupted_run_keeps_its_epochs(tmp_path, monkeypatch):
+    import nerva_edu.commands.train as train
+    log, report = tmp_path / "epochs.json", train._report
+
+    def interrupt_in_epoch_3(result):
+        if result.epoch == 3:
+            raise KeyboardInterrupt
+        report(result)
+    monkeypatch.setattr(train, "_report", interrupt_in_epoch_3)
+    status, error = cli("train", "--epochs", "5", "--json", str(log))
+    assert (status, error) == (130, "nerva-edu train: interrupted\n")
+    assert [epoch["epoch"] for epoch in json.loads(log.read_text())] == [1, 2]
 
 
 def test_debug_shows_the_traceback_and_bugs_are_not_hidden(monkeypatch):

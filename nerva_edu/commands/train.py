@@ -5,13 +5,15 @@ With no arguments it trains a 64-64-32-10 ReLU network on scikit-learn's bundled
 
 Everything that can be checked is checked before the first step: the options, the data, the
 network against the data and the loss, and the outputs (``--save``, ``--json``) can be
-written. A run whose loss stops being finite ends with an error (the epochs so far are still
-written to ``--json``). Errors are reported as described in ``nerva_edu.cli``.
+written. ``--json`` is rewritten after every epoch, so an interrupted run keeps its epochs; a run
+whose loss stops being finite ends with an error. Errors are reported as described in
+``nerva_edu.cli``.
 """
 
 import argparse
 import json
 import math
+import os
 
 import numpy as np
 
@@ -112,7 +114,7 @@ def add_parser(commands):
                                                        "archive: W1, b1, W2, ..., batch-norm statistics, the layers)")
     output.add_argument("--json", metavar="FILE",
                         help='write the epochs as a JSON list of {"epoch", "loss", "train_accuracy", '
-                             '"test_accuracy", "seconds"}')
+                             '"test_accuracy", "seconds"}, rewritten after every epoch')
     output.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="show a progress bar (default: only on a terminal)")
     parser.set_defaults(run=run)
@@ -125,9 +127,13 @@ def _fail(message):
 
 def _check_outputs(args):
     """Fail now, not after training, if an output cannot be written."""
-    for option, path in (("--save", args.save), ("--json", args.json)):
-        if path is not None:
-            check_output_file(path, f"{option} file")
+    outputs = [(option, path) for option, path in (("--save", args.save), ("--json", args.json)) if path is not None]
+    for option, path in outputs:
+        if path.endswith(("/", os.sep)):
+            _fail(f"{option} {path!r}: expected a file name, not a directory")
+        check_output_file(path, f"{option} file")
+    if len(outputs) == 2 and os.path.abspath(args.save) == os.path.abspath(args.json):
+        _fail(f"--save and --json name the same file {args.save!r}")
 
 
 def run(args):
@@ -156,20 +162,19 @@ def run(args):
 
 
 def _train(args, train):
-    """Run ``train(on_epoch)``, reporting every epoch; the epochs go to --json also when the loss
-    stops being finite (which ends the run with an error)."""
+    """Run ``train(on_epoch)``, reporting every epoch and writing the epochs so far to --json after
+    each one (an interrupted run keeps them); a loss that stops being finite ends the run with an error."""
     history = []
 
     def report(result):
         _report(result)
         history.append(result)
+        _write_json(args, history)
         if not math.isfinite(result.loss):
-            _write_json(args, history)
             _fail(f"training diverged: the loss is {result.loss} in epoch {result.epoch} (the learning rate "
                   f"{args.learning_rate} may be too large)")
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):   # a diverging run is reported above
         train(report)
-    _write_json(args, history)
     return history
 
 
