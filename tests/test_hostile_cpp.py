@@ -37,13 +37,8 @@ def case(expected, pattern):
 # --- helpers (in the child) -------------------------------------------------------------------
 
 def _problem(K=6, D=5, N=7, density=0.5, seed=0):
-    from nerva_edu.sparse import CSRMatrix
-    rng = np.random.default_rng(seed)
-    W = CSRMatrix.random((K, D), density, rng)
-    X = np.asfortranarray(rng.standard_normal((N, D), dtype=np.float32))
-    DY = np.asfortranarray(rng.standard_normal((N, K), dtype=np.float32))
-    b = rng.standard_normal((1, K), dtype=np.float32)
-    return W, X, DY, b
+    from test_sparse_kernels import random_problem
+    return random_problem(K, D, N, density, seed)
 
 
 def _kernels_agree(W, X, DY, b):
@@ -584,16 +579,9 @@ def dense_model_file_into_a_sparse_model():
 # --- the command line on the sparse backends ----------------------------------------------------------
 
 def _cli(*arguments):
-    import contextlib
-    import io
-    from nerva_edu.cli import main
-    error = io.StringIO()
-    with contextlib.redirect_stderr(error), contextlib.redirect_stdout(io.StringIO()):
-        try:
-            status = main(list(arguments))
-        except SystemExit as exit:
-            status = exit.code
-    return f"{status}: {error.getvalue().strip()}"
+    from test_hostile_inputs import cli
+    status, error = cli(*arguments)
+    return f"{status}: {error.strip()}"
 
 
 @case(None, r"^2: nerva-edu train: error: .*: holds a dense model; this model is sparse$")
