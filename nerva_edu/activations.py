@@ -33,15 +33,14 @@ __all__ = ["ReLU", "LeakyReLU", "AllReLU", "SReLU", "Tanh", "Sigmoid", "sigmoid"
 
 
 def check_parameter(op, name, value):
-    """``value`` as an activation parameter: a finite number, a SymPy expression or a torch
-    scalar; ValueError for NaN and ±∞ (they would turn every output into NaN), TypeError for
-    anything else."""
+    """An activation parameter must be a finite number, a SymPy expression or a torch scalar:
+    ValueError for NaN and ±∞ (they would turn every output into NaN), TypeError for anything else."""
     if isinstance(value, numbers.Real):
         if not math.isfinite(value):
             raise ValueError(f"{op}: {name} must be a finite number, got {value}")
-        return value
+        return
     if isinstance(value, sp.Basic) or type(value).__name__ == "Tensor":
-        return value
+        return
     raise TypeError(f"{op}: {name} must be a number, a SymPy expression or a torch scalar, "
                     f"got {type(value).__name__}")
 
@@ -105,7 +104,8 @@ class LeakyReLU(_Activation):
     """leaky-relu(x) = max(αx, x);  leaky-relu'(x) = α if x < αx, 1 otherwise (as printed)."""
 
     def __init__(self, alpha):
-        self.alpha = alpha = check_parameter("LeakyReLU", "alpha", alpha)
+        check_parameter("LeakyReLU", "alpha", alpha)
+        self.alpha = alpha
         self.function = _elementwise(f"leaky_relu({alpha})", lambda xp, x: xp.maximum(alpha * x, x))
         self.derivative = _elementwise(f"leaky_relu'({alpha})", lambda xp, x: xp.where(x < alpha * x, alpha, 1))
 
@@ -117,7 +117,8 @@ class AllReLU(_Activation):
     """
 
     def __init__(self, alpha):
-        self.alpha = alpha = check_parameter("AllReLU", "alpha", alpha)
+        check_parameter("AllReLU", "alpha", alpha)
+        self.alpha = alpha
         self.function = _elementwise(f"all_relu({alpha})", lambda xp, x: xp.where(x < 0, alpha * x, x))
         self.derivative = _elementwise(f"all_relu'({alpha})", lambda xp, x: xp.where(x < 0, alpha, 1))
 
@@ -143,8 +144,8 @@ class SReLU(_Activation):
     """
 
     def __init__(self, al=0, tl=0, ar=0, tr=1):
-        al, tl, ar, tr = (check_parameter("SReLU", name, value) for name, value in zip(("al", "tl", "ar", "tr"),
-                                                                                   (al, tl, ar, tr)))
+        for name, value in (("al", al), ("tl", tl), ("ar", ar), ("tr", tr)):
+            check_parameter("SReLU", name, value)
         self.al, self.tl, self.ar, self.tr = al, tl, ar, tr
         # The first alternative wins: z is "left" when z ≤ t_l, "right" when not left and z ≥ t_r.
         def srelu(xp, z):

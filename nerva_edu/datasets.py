@@ -68,8 +68,15 @@ class Dataset:
 
 
 def one_hot(labels, K, dtype=np.float64):
-    """The N×K matrix T with T[i, labels[i]] = 1 and zeros elsewhere."""
-    labels = np.asarray(labels, dtype=np.int64)
+    """The N×K matrix T with T[i, labels[i]] = 1 and zeros elsewhere (labels: whole numbers 0..K−1)."""
+    if isinstance(K, bool) or not isinstance(K, (int, np.integer)) or K < 1:
+        raise ValueError(f"one_hot: K must be a positive integer, got {K!r}")
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or (labels.size and (labels.dtype.kind not in "iuf" or not np.all(np.isfinite(labels))
+                                             or np.any(labels != np.round(labels)))):
+        raise ValueError(f"one_hot: labels must be a list of whole numbers, got {labels.dtype.name} values of shape "
+                         f"{labels.shape}")
+    labels = labels.astype(np.int64)
     if labels.size and (labels.min() < 0 or labels.max() >= K):
         raise ValueError(f"one_hot: labels must lie in 0..{K - 1}, got {labels.min()}..{labels.max()}")
     T = np.zeros((len(labels), K), dtype=dtype)
@@ -97,6 +104,8 @@ def _make(name, Xtrain, ytrain, Xtest, ytest, image_shape, max_value, normalize,
 def load_digits(normalize="unit", dtype=np.float64, test_fraction=0.2, split_seed=0):
     """scikit-learn's bundled 8×8 digits (1797 images, pixel values 0..16), split into
     training and test sets by a fixed seeded permutation (360 test images by default)."""
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"load_digits: test_fraction must lie strictly between 0 and 1, got {test_fraction}")
     from sklearn.datasets import load_digits as sklearn_digits
     digits = sklearn_digits()
     order = np.random.default_rng(split_seed).permutation(len(digits.target))

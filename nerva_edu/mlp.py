@@ -187,6 +187,9 @@ def build_mlp(layers, sizes, optimizers="GradientDescent", initializers="He", rn
     """
     layers = split_list(layers, "--layers") if isinstance(layers, str) else list(layers)
     sizes = parse_sizes(sizes) if isinstance(sizes, str) else list(sizes)
+    for size in sizes:
+        if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+            raise ValueError(f"--layer-sizes: {size!r} is not a positive integer (in {sizes})")
     optimizers = split_list(optimizers, "--optimizers") if isinstance(optimizers, str) else list(optimizers)
     initializers = split_list(initializers, "--initializers") if isinstance(initializers, str) else list(initializers)
     rng = np.random.default_rng(0) if rng is None else rng
@@ -300,8 +303,11 @@ def train(mlp, data, loss, scheduler, epochs, batch_size, rng, progress=None, on
     """Train ``mlp`` on ``data`` (a ``nerva_edu.datasets.Dataset``) with ``loss`` and return the
     list of :class:`EpochResult`. ``rng`` shuffles the batches; ``progress`` shows a tqdm bar
     (None: only on a terminal); ``on_epoch(result)`` is called after every epoch. The
-    combination is checked first (:func:`check_training`)."""
+    combination is checked first (:func:`check_training`). ``scheduler`` may be a number (a
+    constant learning rate)."""
+    from nerva_edu.schedulers import Constant
     check_training(mlp, data, loss, batch_size)
+    scheduler = scheduler if callable(scheduler) else Constant(scheduler)
 
     def step(X, T, eta):
         mlp.training = True

@@ -36,6 +36,8 @@ def _number(what, text, token):
 
 def parse_call(text, what="specification"):
     """Parse ``Name`` or ``Name(1, b=2.5)`` into a :class:`Call` (arguments become floats)."""
+    if not isinstance(text, str):
+        raise TypeError(f"{what}: expected a text such as 'Name' or 'Name(1, 2)', got {type(text).__name__}")
     match = _CALL.match(text)
     if match is None:
         raise ValueError(f"{what}: cannot parse {text!r}; expected Name or Name(arguments)")

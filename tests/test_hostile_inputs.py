@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from nerva_edu.cli import main
-from nerva_edu.datasets import DatasetError, load_cifar10, load_mnist, read_idx
+from nerva_edu.datasets import DatasetError, load_cifar10, load_digits, load_mnist, one_hot, read_idx
 from nerva_edu.mlp import build_mlp
 from nerva_edu.model_file import ModelFileError
 from test_datasets import cifar_batches, idx_bytes, python2_pickle, write_cifar_directory, write_mnist
@@ -437,6 +437,7 @@ CLI_CASES = [  # (arguments, the message after "nerva-edu COMMAND: error: ")
     ("bench sparse --round-seconds -1", "argument --round-seconds: '-1' is not a finite number > 0"),
     ("bench sparse --layer-sizes 10", "needs at least an input and an output size"),
     ("bench sparse --layer-sizes 1000000;1000000;10", "needs 10.9 TiB, but only"),
+    ("bench sparse --batch-size 1000000000", "--batch-size 1000000000 .* needs .* TiB, but only"),
     ("bench sparse --plot {places}/missing/p.png", "cannot write the --plot file: the directory"),
     ("bench sparse --json {places}/fifo", "is a FIFO; the --json file must be a regular file"),
 ]
@@ -564,3 +565,19 @@ def test_training_checks_come_before_the_first_step():
             check_training(mlp, data, parse_loss("softmax_cross_entropy"), batch_size)
     with pytest.raises(ValueError, match="batch_size must be a positive integer, got 0"):
         mlp.predict(data.Xtest, batch_size=0)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: one_hot([1.7, 2], 10), "labels must be a list of whole numbers"),
+    (lambda: one_hot([np.nan], 10), "labels must be a list of whole numbers"),
+    (lambda: one_hot([np.inf], 10), "labels must be a list of whole numbers"),
+    (lambda: one_hot([10], 10), "labels must lie in 0..9"),
+    (lambda: one_hot([0], 0), "K must be a positive integer, got 0"),
+    (lambda: load_digits(test_fraction=1.0), "test_fraction must lie"),
+    (lambda: build_mlp("ReLU;Linear", [64, 32.5, 10]), "32.5 is not a positive integer"),
+    (lambda: build_mlp("ReLU;Linear", [64, True, 10]), "True is not a positive integer"),
+    (lambda: build_mlp(["ReLU", 3], "64;32;10"), "--layers: expected a text such as 'Name'"),
+])
+def test_library_entry_points_reject_what_they_cannot_use(call, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        call()

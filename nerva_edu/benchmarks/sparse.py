@@ -314,9 +314,10 @@ def check_arguments(args):
     sizes = parse_sizes(args.layer_sizes)
     if len(sizes) < 2:
         raise ValueError(f"--layer-sizes: {args.layer_sizes!r} needs at least an input and an output size")
-    # the densest backend (torch-masked) keeps every weight, its gradient and its momentum in float32
-    check_memory(f"--layer-sizes: the dense network {'-'.join(map(str, sizes))}",
-                 sum(K * D for D, K in zip(sizes[:-1], sizes[1:])) * 3 * 4)
+    # the densest backend (torch-masked) keeps every weight, its gradient and its momentum in float32,
+    # and a batch's activations and gradients (a few copies each)
+    check_memory(f"--layer-sizes {args.layer_sizes} with --batch-size {args.batch_size} (dense)",
+                 (sum(K * D for D, K in zip(sizes[:-1], sizes[1:])) * 3 + args.batch_size * sum(sizes) * 4) * 4)
     if args.plot:
         check_output_file(args.plot, "--plot file")
     return backends, densities
