@@ -175,7 +175,7 @@ def _labels(path, labels, count, K=10):
         raise DatasetError(f"{path}: labels must be a list of numbers, got an array of shape {labels.shape}")
     if len(labels) != count:
         raise DatasetError(f"{path}: {len(labels)} labels for {count} images")
-    if labels.dtype.kind not in "iu":
+    if labels.size and labels.dtype.kind not in "iu":
         raise DatasetError(f"{path}: labels must be whole numbers 0..{K - 1}, got {labels.dtype.name} values "
                            f"such as {labels[0]!r}")
     if labels.size and (labels.min() < 0 or labels.max() >= K):
@@ -219,9 +219,9 @@ CIFAR_TEST = "test_batch"
 CIFAR_FOLDER = "cifar-10-batches-py"
 
 
-# numpy's function that rebuilds a pickled array (what ndarray.__reduce__ names), and the
-# names under which a pickle may ask for it: numpy.core (the files were written with it) and
-# numpy._core (its name since NumPy 2).
+# numpy's function that rebuilds a pickled array: the one ndarray.__reduce__ names (a pickle asks
+# for it as numpy.core.multiarray._reconstruct, the name when the files were written, or as
+# numpy._core.multiarray._reconstruct, its name since NumPy 2)
 _RECONSTRUCT = np.ndarray((0,)).__reduce__()[0]
 
 

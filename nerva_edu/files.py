@@ -8,7 +8,7 @@ work that produces them, and written atomically.
   the path. The command line calls it for every output option.
 - :func:`write_atomically` writes a file through a temporary file in the same directory and
   renames it into place, so that a failure (a full disk, an interruption) leaves the previous
-  file intact instead of half a file.
+  file intact instead of half a file (:func:`write_text` for text such as JSON).
 
 Errors are ``OSError`` with a one-line message naming the path.
 """
@@ -76,3 +76,8 @@ def write_atomically(path, write, what="output file"):
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def write_text(path, text, what="output file"):
+    """Write ``text`` (UTF-8) to ``path``, atomically."""
+    write_atomically(path, lambda file: file.write(text.encode()), what)

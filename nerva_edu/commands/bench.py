@@ -14,7 +14,7 @@ import time
 import numpy as np
 
 from nerva_edu.commands import positive_integer
-from nerva_edu.files import check_output_file, write_atomically
+from nerva_edu.files import check_output_file, write_text
 from nerva_edu.memory import check_memory
 
 
@@ -131,5 +131,5 @@ def run(args):
     result = BENCHMARKS[args.benchmark][2](args)
     if args.json is not None:
         text = json.dumps(result, indent=1)
-        write_atomically(args.json, lambda file: file.write(text.encode()), "--json file")
+        write_text(args.json, text, "--json file")
     return 0

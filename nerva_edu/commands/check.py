@@ -3,7 +3,7 @@
 import json
 import sys
 
-from nerva_edu.files import check_output_file, write_atomically
+from nerva_edu.files import check_output_file, write_text
 from nerva_edu.registry import format_table, validate
 
 
@@ -28,5 +28,5 @@ def run(args):
             print(f"FAILED {result['id']} ({failure})", file=sys.stderr)
     if args.json is not None:
         text = json.dumps([{key: r[key] for key in ("id", "spec_ref", "sympy", "torch")} for r in results], indent=1)
-        write_atomically(args.json, lambda file: file.write(text.encode()), "--json file")
+        write_text(args.json, text, "--json file")
     return 1 if any(r["failures"] for r in results) else 0

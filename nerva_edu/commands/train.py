@@ -19,7 +19,7 @@ import numpy as np
 
 from nerva_edu.commands import option_type, positive_integer, seed
 from nerva_edu.datasets import NORMALIZATIONS, load_dataset
-from nerva_edu.files import check_output_file, write_atomically
+from nerva_edu.files import check_output_file, write_text
 from nerva_edu.losses import LOSSES
 from nerva_edu.schedulers import FORMS, parse_scheduler
 
@@ -155,8 +155,8 @@ def run(args):
     check_training(mlp, data, loss, args.batch_size)
 
     _describe(args, data, sizes)
-    history = _train(args, lambda report: train(mlp, data, loss, args.learning_rate, args.epochs, args.batch_size,
-                                                rng, progress=args.progress, on_epoch=report))
+    _train(args, lambda report: train(mlp, data, loss, args.learning_rate, args.epochs, args.batch_size, rng,
+                                      progress=args.progress, on_epoch=report))
     _save(args, mlp)
     return 0
 
@@ -175,7 +175,6 @@ def _train(args, train):
                   f"{args.learning_rate} may be too large)")
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):   # a diverging run is reported above
         train(report)
-    return history
 
 
 def _save(args, model):
@@ -201,7 +200,7 @@ def _write_json(args, history):
         finite = [{key: value if not isinstance(value, float) or math.isfinite(value) else None   # JSON has no NaN
                    for key, value in vars(result).items()} for result in history]
         text = json.dumps(finite, indent=1)
-        write_atomically(args.json, lambda file: file.write(text.encode()), "--json file")
+        write_text(args.json, text, "--json file")
 
 
 def run_sparse(args, data, sizes):

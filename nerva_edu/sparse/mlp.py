@@ -85,10 +85,11 @@ class SparseMLP:
                  init="He", backend="cpp", threads=None, seed=0):
         L = len(layer_sizes) - 1
         densities = densities or erdos_renyi_densities(density, layer_sizes)
-        # per nonzero: its value, column, gradient and Δ, 4 bytes each (and the column form of the pattern)
+        # per nonzero, 4 bytes each: its value, column, gradient and Δ, its row and position in the column
+        # form of the pattern; and 8 bytes for the position drawn when the pattern is built
         check_memory(f"SparseMLP: the layers {'-'.join(map(str, layer_sizes))} at densities "
                      f"{', '.join(f'{d:.3g}' for d in densities)}",
-                     sum(round(d * K * D) * 28 for D, K, d in zip(layer_sizes[:-1], layer_sizes[1:], densities)))
+                     sum(round(d * K * D) * 32 for D, K, d in zip(layer_sizes[:-1], layer_sizes[1:], densities)))
         activations = activations or ["ReLU"] * (L - 1) + ["Linear"]
         if len(densities) != L or len(activations) != L:
             raise ValueError(f"SparseMLP: {L} layers need {L} densities and activations, "
