@@ -420,6 +420,14 @@ def kernels_on_empty_matrices_and_batches():
     return "agree"
 
 
+@case(None, r"^0\.0 GFLOP/s$")
+def benchmark_kernel_rates_of_a_layer_without_nonzeros():
+    from nerva_edu.benchmarks.sparse import _kernel_rates
+    from nerva_edu.sparse import SparseMLP
+    rates = _kernel_rates(SparseMLP([40, 30, 10], density=1e-9, backend="numpy"), 20, 1, 0.0)
+    return f"{rates['SDDMM']['gflops']} GFLOP/s"
+
+
 # --- malformed CSR arrays, hand-written and generated ----------------------------------------------
 
 BAD_CSR = [  # (indptr, indices, values) for shape (2, 3), each wrong in one way

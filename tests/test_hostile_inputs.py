@@ -456,6 +456,20 @@ def test_bad_input_ends_the_command_with_one_line_and_status_2(places, arguments
     assert re.search(message, error), error
 
 
+def test_a_benchmark_worker_that_stops_is_reported_with_its_last_error_line():
+    import subprocess
+    import sys
+    import tempfile
+    from nerva_edu.benchmarks.sparse import _reply
+    log = tempfile.TemporaryFile(mode="w+")
+    process = subprocess.Popen([sys.executable, "-c", "import sys; sys.stderr.write('Traceback\\nMemoryError: boom\\n'); "
+                                "sys.exit(3)"], stdout=subprocess.PIPE, stderr=log, text=True)
+    process.log, process.name = log, "the cpp worker at density 0.1"
+    with pytest.raises(ChildProcessError, match=r"^bench sparse: the cpp worker at density 0.1 stopped \(exit status "
+                                                r"3\): MemoryError: boom$"):
+        _reply(process)
+
+
 def test_saved_where_it_says_and_loaded_from_there(tmp_path):
     path = tmp_path / "run" / "model"                  # no suffix: saved exactly there
     path.parent.mkdir()

@@ -26,6 +26,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -106,7 +107,7 @@ def _kernel_rates(model, N, threads, seconds):
     rng = np.random.default_rng(2)
     Xt, DZt, Zt, DXt = _aligned_zeros(D, Np), _aligned_zeros(K, Np), _aligned_zeros(K, Np), _aligned_zeros(D, Np)
     Xt[:, :N], DZt[:, :N] = rng.standard_normal((D, N)), rng.standard_normal((K, N))
-    DW = _aligned_zeros(1, W.nnz)[0]
+    DW = kernels.buffer(_aligned_zeros(1, W.nnz)[0])            # nullptr for a layer without nonzeros
     calls = {"SpMM": lambda: cpp.spmm(threads, view, Xt, layer.b, Zt, Np),
              "transposed SpMM": lambda: cpp.spmm_transposed(threads, view, DZt, DXt, Np),
              "SDDMM": lambda: cpp.sddmm(threads, view, DZt, Xt, DW, Np)}
@@ -216,21 +217,37 @@ def worker(backend, density, N, threads, sizes):
 # --- the driver ---------------------------------------------------------------------------
 
 def _start(backend, density, args):
+    """A worker process for (backend, density), once it is ready; its standard error goes to a
+    temporary file, whose last line explains a worker that stops (:func:`_reply`)."""
     env = dict(os.environ, **{name: str(args.threads) for name in
                               ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")})
     command = [sys.executable, "-m", "nerva_edu.benchmarks.sparse", backend, str(density), str(args.batch_size),
                str(args.threads), args.layer_sizes]
-    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
-    if process.stdout.readline().strip() != "ready":
+    log = tempfile.TemporaryFile(mode="w+")
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True, env=env)
+    process.log, process.name = log, f"the {backend} worker at density {density:g}"
+    if _reply(process).strip() != "ready":
         process.kill()
-        raise RuntimeError(f"bench sparse: the {backend} worker failed to start at density {density}")
+        raise ChildProcessError(f"bench sparse: {process.name} did not start")
     return process
+
+
+def _reply(process):
+    """The next line the worker writes; ChildProcessError with its last error line if it stopped."""
+    line = process.stdout.readline()
+    if not line:
+        process.wait()
+        process.log.seek(0)
+        errors = [text for text in process.log.read().splitlines() if text.strip()]
+        raise ChildProcessError(f"bench sparse: {process.name} stopped (exit status {process.returncode}): "
+                                f"{errors[-1].strip() if errors else 'no message'}")
+    return line
 
 
 def _ask(process, command):
     process.stdin.write(command + "\n")
     process.stdin.flush()
-    return json.loads(process.stdout.readline())
+    return json.loads(_reply(process))
 
 
 def measure(density, backends, args):
