@@ -25,9 +25,16 @@ def _describe(mode):
             "not a regular file")
 
 
+def _path(path, what):
+    """``path`` as a Path; OSError for a name no file can have."""
+    if isinstance(path, str) and "\0" in path:
+        raise OSError(f"{path!r}: the {what} name contains a NUL character")
+    return Path(path)
+
+
 def check_input_file(path, what="file"):
     """``path`` as a Path, if it names an existing regular file; OSError otherwise."""
-    path = Path(path)
+    path = _path(path, what)
     try:
         mode = path.stat().st_mode
     except FileNotFoundError:
@@ -43,7 +50,7 @@ def check_input_file(path, what="file"):
 
 def check_output_file(path, what="output file"):
     """``path`` as a Path, if a regular file can be written there; OSError otherwise."""
-    path = Path(path)
+    path = _path(path, what)
     if not str(path) or path.name in ("", ".", ".."):
         raise IsADirectoryError(f"{str(path)!r}: the {what} must be a file name, not a directory")
     if path.exists() or path.is_symlink():

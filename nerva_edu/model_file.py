@@ -113,7 +113,7 @@ def _read(path, archive, kind, architecture, expected):
         raise ModelFileError(f"{path}: holds a {file_kind} model; this model is {kind}")
     try:
         file_architecture = json.loads(_text(path, archive, "architecture")) if "architecture" in names else None
-    except json.JSONDecodeError as error:
+    except (json.JSONDecodeError, RecursionError) as error:
         raise ModelFileError(f"{path}: the architecture entry is not valid JSON ({error})") from None
     if file_architecture != architecture:
         shown = describe(file_architecture) if isinstance(file_architecture, list) and all(
