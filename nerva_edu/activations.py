@@ -195,13 +195,15 @@ def _sigmoid(xp, x):
     function (divide by e^m) but evaluates e^(−x) only for x ≥ 0 and e^x only for x < 0: no
     exponent is positive, so nothing overflows, and there is no subtraction to cancel, so the
     result is within a few ulps for every float (1/(1 + e^(−x)) overflows below −709, and
-    (1 + tanh(x/2))/2 cancels for x ≪ 0). This is the one activation whose symbolic and
-    numeric forms differ; ``nerva_edu.validation.activations`` proves them equal.
+    (1 + tanh(x/2))/2 cancels for x ≪ 0). The exponent m − x is taken as min(−x, 0), its value
+    for every x, which also gives σ(−∞) = 0 (where m − x would be −∞ + ∞ = NaN). This is the one
+    activation whose symbolic and numeric forms differ; ``nerva_edu.validation.activations``
+    proves them equal.
     """
     if xp is _SymPy:
         return 1 / (1 + sp.exp(-x))
-    m = xp.where(x < 0, x, 0)
-    return xp.exp(m) / (xp.exp(m) + xp.exp(m - x))
+    m, m_minus_x = xp.where(x < 0, x, 0), xp.where(x < 0, 0, -x)
+    return xp.exp(m) / (xp.exp(m) + xp.exp(m_minus_x))
 
 
 class Sigmoid(_Activation):

@@ -282,9 +282,13 @@ def _unpickle_batch(name, data):
         raise DatasetError(f"{name}: data has shape {images.shape}, expected (N, 3072) with N ≥ 1")
     if not isinstance(labels, (list, tuple, np.ndarray)):
         raise DatasetError(f"{name}: labels must be a list of numbers 0..9, got {type(labels).__name__}")
-    if not isinstance(labels, np.ndarray) and any(type(label) is not int for label in labels):
-        wrong = next(label for label in labels if type(label) is not int)
-        raise DatasetError(f"{name}: labels must be whole numbers 0..9, got {wrong!r}")
+    if not isinstance(labels, np.ndarray):
+        wrong = next((label for label in labels if type(label) is not int), None)
+        if wrong is not None:
+            raise DatasetError(f"{name}: labels must be whole numbers 0..9, got {wrong!r}")
+        wrong = next((label for label in labels if not 0 <= label <= 9), None)    # also beyond int64
+        if wrong is not None:
+            raise DatasetError(f"{name}: label {wrong} is out of range 0..9")
     return images, _labels(name, labels, len(images))
 
 

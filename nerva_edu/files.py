@@ -4,8 +4,9 @@ work that produces them, and written atomically.
 - :func:`check_input_file` refuses a missing path, a directory, and a FIFO, socket or device in
   place of a data file (reading a FIFO would block forever).
 - :func:`check_output_file` refuses, before a long run starts, an output that could not be
-  written at its end: a missing or read-only directory, a directory or a non-regular file at
-  the path. The command line calls it for every output option.
+  written at its end: a missing directory or one where no file can be created (read-only,
+  full, a file system such as /proc), a directory or a non-regular file at the path. The
+  command line calls it for every output option.
 - :func:`write_atomically` writes a file through a temporary file in the same directory and
   renames it into place, so that a failure (a full disk, an interruption) leaves the previous
   file intact instead of half a file (:func:`write_text` for text such as JSON).
@@ -64,16 +65,26 @@ def check_output_file(path, what="output file"):
     if not parent.is_dir():
         problem = "is not a directory" if parent.exists() else "does not exist"
         raise FileNotFoundError(f"{path}: cannot write the {what}: the directory {parent} {problem}")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise PermissionError(f"{path}: cannot write the {what}: the directory {parent} is not writable")
+    probe = _temporary(path)                  # the file write_atomically will create first
+    try:
+        open(probe, "xb").close()
+    except OSError as error:
+        raise OSError(f"{path}: cannot write the {what}: no file can be created in {parent} "
+                      f"({error.strerror or error})") from None
+    probe.unlink()
     return path
+
+
+def _temporary(path):
+    """A new name beside ``path`` (hidden, and short enough wherever ``path``'s name is allowed)."""
+    return path.with_name(f".{path.name[:64]}.{secrets.token_hex(4)}.tmp")
 
 
 def write_atomically(path, write, what="output file"):
     """Call ``write(file)`` on a new binary file, then move it to ``path`` (replacing any file
     there only once the writing has succeeded)."""
     path = check_output_file(path, what)
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    temporary = _temporary(path)
     try:
         with open(temporary, "xb") as file:
             write(file)

@@ -45,6 +45,9 @@ def uniform(rng, K, D, a=-1.0, b=1.0, dtype=np.float64, size=None):
     """W ~ U(a, b), a K×D matrix (or ``size`` of its entries)."""
     if not a < b or not math.isfinite(b - a):
         raise ValueError(f"uniform: expected finite a < b, got a={a}, b={b}")
+    largest = float(np.finfo(dtype).max)
+    if max(-a, b) > largest:
+        raise ValueError(f"uniform: U({a}, {b}) exceeds the largest {np.dtype(dtype).name}, {largest:.3g}")
     return rng.uniform(a, b, size=_shape(K, D, size)).astype(dtype, copy=False)
 
 

@@ -28,7 +28,7 @@ from nerva_edu.layers import Activation, BatchNormalization, Linear, LogSoftmax,
 from nerva_edu.losses import LOSSES
 from nerva_edu.memory import check_memory
 from nerva_edu.model_file import ModelFileError, read_model, write_model
-from nerva_edu.optimizers import LayerOptimizer, parse_optimizer
+from nerva_edu.optimizers import LayerOptimizer, check_learning_rate, parse_optimizer
 from nerva_edu.parsing import bind, lookup, parse_call, parse_sizes, split_list
 
 # layer name -> (how to build it from W, b and the arguments, its parameters with defaults)
@@ -77,6 +77,7 @@ class MLP:
         return DY
 
     def optimize(self, eta):
+        check_learning_rate("MLP.optimize", eta)
         for optimizer in self.optimizers:
             optimizer.update(eta)
 
@@ -103,8 +104,8 @@ class MLP:
             self.training = mode
 
     def accuracy(self, X, T):
-        """The fraction of rows whose largest output is at the target class."""
-        return float(np.mean(self.predict(X).argmax(axis=1) == T.argmax(axis=1)))
+        """The fraction of rows whose largest output is at the target class (T one-hot)."""
+        return fraction_correct("MLP.accuracy", self.predict(X), T.argmax(axis=1))
 
     # --- saving and loading (the format of nerva_edu.model_file) --------------------------
 
@@ -156,7 +157,7 @@ class MLP:
     def load_weights(self, path):
         """Read the model saved in ``path`` by :meth:`save_weights`: all or nothing, ValueError naming
         the file and what is wrong when it does not fit this network. Values are converted to the
-        network's dtype (they must stay finite)."""
+        network's dtype (they must stay finite). The optimizer state starts again from zero."""
         state = self.saved_state()
         expected = {key: (np.shape(getattr(layer, name)), "f", _variance_check if name == "running_variance" else None)
                     for key, (layer, name) in state.items()}
@@ -174,6 +175,18 @@ class MLP:
                 current[...] = converted[key]             # in place: optimizers hold no stale copy
             else:
                 setattr(layer, name, converted[key].copy() if converted[key].ndim else converted[key][()])
+        self.optimizers = [LayerOptimizer(layer, optimizer.rule) for layer, optimizer in zip(self.layers, self.optimizers)]
+
+
+def fraction_correct(op, Y, labels):
+    """The fraction of the rows i of Y whose largest entry is at column labels[i]; ValueError for
+    an empty set (its accuracy is undefined) or a number of labels other than Y's rows."""
+    labels = np.asarray(labels)
+    if labels.shape != (len(Y),):
+        raise ValueError(f"{op}: labels of shape {labels.shape} for {len(Y)} examples")
+    if len(Y) == 0:
+        raise ValueError(f"{op}: no examples (the accuracy of an empty set is undefined)")
+    return float(np.mean(Y.argmax(axis=1) == labels))
 
 
 def _variance_check(value):

@@ -96,7 +96,8 @@ def read_model(path, kind, architecture, expected):
             return _read(path, archive, kind, architecture, expected)
     except ModelFileError:
         raise
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError, UnicodeError) as error:
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError, UnicodeError,
+            RuntimeError) as error:             # RuntimeError: an encrypted member or an unknown compression
         raise ModelFileError(f"{path}: cannot read the model file ({type(error).__name__}: {error})") from None
 
 

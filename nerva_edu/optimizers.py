@@ -32,7 +32,17 @@ protocol: the names in ``layer.parameter_names`` (W, b, beta, gamma, al, tl, ar,
 and their gradients ``layer.D<name>``.
 """
 
+import math
+import numbers
+
 from nerva_edu.parsing import bind, lookup, parse_call
+
+
+def check_learning_rate(op, eta):
+    """ValueError unless the learning rate η is a finite number > 0 (η = NaN, ∞ or ≤ 0 would
+    silently train to NaN or away from the minimum)."""
+    if isinstance(eta, bool) or not isinstance(eta, numbers.Real) or not (math.isfinite(eta) and eta > 0):
+        raise ValueError(f"{op}: the learning rate eta must be a finite number > 0, got {eta!r}")
 
 
 def zeros_like(theta):

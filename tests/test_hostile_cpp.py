@@ -97,16 +97,44 @@ def indices_written_through_their_base():
     W.indices.base[0] = -5
 
 
-@case("AttributeError", "has no setter")
+@case("AttributeError", "cannot set or delete indices: a matrix is fixed once it is checked")
 def indices_rebound():
     W, *_ = _problem()
     W.indices = np.full(W.nnz, 10 ** 6, dtype=np.int32)
 
 
-@case("AttributeError", "has no setter")
+@case("AttributeError", "cannot set or delete shape")
 def shape_rebound():
     W, *_ = _problem()
     W.shape = (10 ** 6, 10 ** 6)
+
+
+@case(None, "4 refusals")
+def private_attributes_rebound_or_deleted():
+    from nerva_edu.sparse import kernels
+    W, X, DY, b = _problem()
+    refusals = 0
+    for change in (lambda: setattr(W, "_indices", np.full(W.nnz, 10 ** 6, np.int32)),
+                   lambda: setattr(W, "_shape", (10 ** 6, 10 ** 6)),
+                   lambda: setattr(W, "_transposed", (W.indptr, W.indptr, W.indptr)),
+                   lambda: delattr(W, "_values")):
+        try:
+            change()
+        except AttributeError:
+            refusals += 1
+    _kernels_agree(W, X, DY, b)
+    return f"{refusals} refusals"
+
+
+@case(None, "agree")
+def copies_are_checked_and_own_their_pattern():
+    import copy
+    import pickle
+    W, X, DY, b = _problem()
+    for copied in (copy.copy(W), copy.deepcopy(W), pickle.loads(pickle.dumps(W))):
+        assert not copied.indices.flags.writeable and not copied.indptr.flags.writeable
+        _kernels_agree(copied, X, DY, b)
+    return "agree"
 
 
 @case("ValueError", "read-only")
@@ -161,6 +189,34 @@ def values_made_read_only():
 def values_resized():
     W, *_ = _problem()
     W.values.resize(10 ** 6)
+
+
+def _resize_values_base(W):
+    """Resize the memory of W.values through the view's base (NumPy's refusal, on one line), then
+    check that the kernels still agree."""
+    try:
+        W.values.base.resize(10 ** 7)
+    except ValueError as error:
+        refusal = " ".join(str(error).split())
+    else:
+        refusal = "resized"
+    rng = np.random.default_rng(4)
+    K, D = W.shape
+    X, DY = (np.asfortranarray(rng.standard_normal((3, n)).astype(np.float32)) for n in (D, K))
+    return f"{refusal}; {_kernels_agree(W, X, DY, np.zeros((1, K), np.float32))}"
+
+
+@case(None, "^cannot resize an array that references or is referenced by another object .*; agree$")
+def values_resized_through_their_base():
+    from nerva_edu.sparse import CSRMatrix
+    W, *_ = _problem()
+    return _resize_values_base(CSRMatrix(W.shape, W.indptr, W.indices, W.values.copy()))   # held by nobody else
+
+
+@case(None, r"^cannot resize an array that references or is referenced by another object .*; agree; loss \d")
+def model_values_resized_through_their_base():
+    model = _model(sizes=(50, 60, 4))
+    return _resize_values_base(model.layers[0].W) + f"; {_step(model)}"
 
 
 @case("ValueError", "values must be writable")
@@ -268,6 +324,21 @@ def model_weights_replaced_by_a_dense_array():
     _step(model)
 
 
+@case(None, "4 refusals")
+def model_sizes_and_densities_out_of_range():
+    from nerva_edu.sparse import SparseMLP
+    refusals = 0
+    for options in ({"layer_sizes": [5, 2 ** 31, 4], "density": 1e-12}, {"layer_sizes": [5]},
+                    {"layer_sizes": [5, 6, 4], "densities": [float("nan"), 0.5]},
+                    {"layer_sizes": [5, 6, 4], "densities": [1.5, 0.5]}):
+        try:
+            SparseMLP(**options)
+        except ValueError as error:
+            assert re.search("layer_sizes must be|densities must lie", str(error)), error
+            refusals += 1
+    return f"{refusals} refusals"
+
+
 @case(None, r"\(9, 6\)")
 def model_last_layer_removed():
     model = _model()
@@ -314,6 +385,18 @@ def empty_batch_step_on_every_backend():
             _model(backend).step(np.zeros((0, 5), np.float32), np.zeros((0, 4), np.float32), 0.1)
         except ValueError as error:
             assert str(error).startswith("empty batch: SparseMLP.step needs at least one example"), error
+            refusals += 1
+    return f"{refusals} refusals"
+
+
+@case(None, "3 refusals")
+def empty_batch_accuracy_on_every_backend():
+    refusals = 0
+    for backend in ("cpp", "numpy", "scipy"):
+        try:
+            _model(backend).accuracy(np.zeros((0, 5), np.float32), [])
+        except ValueError as error:
+            assert "no examples (the accuracy of an empty set is undefined)" in str(error), error
             refusals += 1
     return f"{refusals} refusals"
 

@@ -105,6 +105,7 @@ def test_the_unpickler_builds_nothing_but_what_a_batch_holds(tmp_path):
     ({b"data": np.zeros((3, 3072), np.uint8), b"labels": np.array([0.5, 1, 2])}, "got float64 values such as"),
     ({b"data": np.zeros((3, 3072), np.uint8), b"labels": [0, 10, 1]}, "label 10 is out of range 0..9"),
     ({b"data": np.zeros((3, 3072), np.uint8), b"labels": [0, -1, 1]}, "label -1 is out of range 0..9"),
+    ({b"data": np.zeros((3, 3072), np.uint8), b"labels": [0, 10 ** 30, 1]}, f"label {10 ** 30} is out of range 0..9"),
     ({b"data": np.zeros((3, 3072), np.uint8), b"labels": [0, 1]}, "2 labels for 3 images"),
     ({b"data": np.zeros((3, 3072), np.uint8), b"labels": "012"}, "labels must be a list of numbers 0..9, got str"),
     ({b"data": np.zeros((3, 3072), np.uint16), b"labels": [0, 1, 2]}, "data must be an array of uint8 pixel values, got uint16"),
@@ -230,6 +231,21 @@ def zip_with(path, members):
             archive.writestr(name, content)
 
 
+def zip_headers_changed(content, changes):
+    """The zip archive ``content`` with a 16-bit field set in every member's headers: ``changes``
+    maps an offset in the local header (6: flags, 8: compression method) to the value or-ed in;
+    the central directory's copy of each field sits 2 bytes further."""
+    data = bytearray(content)
+    for signature, shift in ((b"PK\x03\x04", 0), (b"PK\x01\x02", 2)):
+        start = data.find(signature)
+        while start >= 0:
+            for offset, value in changes.items():
+                field = start + offset + shift
+                data[field:field + 2] = struct.pack("<H", struct.unpack("<H", data[field:field + 2])[0] | value)
+            start = data.find(signature, start + 4)
+    return bytes(data)
+
+
 def npy(array):
     buffer = io.BytesIO()
     np.lib.format.write_array(buffer, array, allow_pickle=True)
@@ -265,6 +281,9 @@ def test_broken_model_files_give_one_line_errors_and_leave_the_network_alone(sav
     zip_with(tmp_path / "lie", [(f"{key}.npy", npy(value)) for key, value in entries.items() if key != "W1"]
              + [("W1.npy", lie.getvalue() + bytes(240))])
     broken["lie"] = (None, "W1's header announces 8000000000000 bytes of data, which the file does not hold")
+    for name, flags in [("encrypted", {6: 1, 8: 1}), ("compression-99", {8: 99, 10: 99})]:
+        (tmp_path / name).write_bytes(zip_headers_changed(content, flags))
+        broken[name] = (None, "cannot read the model file")
     zip_with(tmp_path / "no-format", [(f"{key}.npy", npy(value)) for key, value in entries.items() if key != "format"])
     broken["no-format"] = (None, "not a nerva-edu model file")
     for key, value, message in [("format", np.array("nerva-edu model 2"), "not a nerva-edu model file"),
@@ -339,6 +358,8 @@ def places(tmp_path_factory):
     (root / "junk").write_text("junk\n")
     (root / "empty").write_bytes(b"")
     build_mlp("ReLU;ReLU;Linear", "64;40;32;10").save_weights(root / "other-sizes")
+    build_mlp("ReLU;ReLU;Linear", "64;64;32;10").save_weights(root / "model")
+    (root / "encrypted").write_bytes(zip_headers_changed((root / "model").read_bytes(), {6: 1}))
     return root
 
 
@@ -402,6 +423,12 @@ CLI_CASES = [  # (arguments, the message after "nerva-edu COMMAND: error: ")
     ("train --load {places}/other-sizes", "holds the network .*Activation relu 64 40.*, not this one "
                                           ".*Activation relu 64 64"),
     ("train --load /dev/zero", "/dev/zero: is a device"),
+    ("train --load {places}/encrypted", r"encrypted: cannot read the model file \(RuntimeError: .* is encrypted"),
+    ("train --json {places}/model --load {places}/model", "--json and --load name the same file"),
+    ("train --save /proc/nerva-edu-test.npz", "cannot write the --save file: no file can be created in /proc"),
+    ("check --json /proc/nerva-edu-test.json", "cannot write the --json file: no file can be created in /proc"),
+    ("train --initializers Uniform(-1e200,1e200)", r"uniform: U\(-1e\+200, 1e\+200\) exceeds the largest float32"),
+    ("train --backend cpp --initializers Uniform(-1e39,1e39)", "exceeds the largest float32"),
     ("train --save {places}/missing/w.npz", "missing/w.npz: cannot write the --save file: the directory .* does "
                                             "not exist"),
     ("train --save {places}/directory", "directory: is a directory; the --save file must be a regular file"),
@@ -483,6 +510,28 @@ def test_saved_where_it_says_and_loaded_from_there(tmp_path):
     assert cli("train", "--epochs", "1", "--layers", "ReLU;BatchNormalization;ReLU;Linear", "--layer-sizes",
                "64;32;16;10", "--load", str(path)) == (0, "")
     assert json.loads(log.read_text())[0]["epoch"] == 1
+
+
+def test_a_file_name_near_the_length_limit_is_saved_and_loaded(tmp_path):
+    path = tmp_path / ("m" * 250)                      # the temporary file beside it needs a shorter name
+    assert cli("train", "--epochs", "1", "--save", str(path)) == (0, "")
+    assert cli("train", "--epochs", "1", "--load", str(path)) == (0, "")
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--load", ""], "--load '': expected a file name"),
+    (["--save", ""], "--save '': expected a file name, not a directory"),
+    (["--layer-sizes", ""], "--layer-sizes: '' is not a semicolon-separated list"),
+    (["--dataset", "cifar10:{data}", "--save", "{data}"], "--save and --dataset name the same file"),
+    (["--dataset", "cifar10:{data}", "--json", "{link}"], "--json and --dataset name the same file"),
+])
+def test_empty_file_names_and_outputs_onto_inputs(tmp_path, arguments, message):
+    data, link = tmp_path / "cifar.tar.gz", tmp_path / "link"
+    data.write_bytes(b"the data set")
+    link.symlink_to(data)
+    status, error = cli("train", "--epochs", "1", *[a.format(data=data, link=link) for a in arguments])
+    assert status == 2 and re.search(message, error) and error.count("\n") == 1, error
+    assert data.read_bytes() == b"the data set"
 
 
 def test_a_diverging_run_ends_with_an_error_and_keeps_its_epochs(tmp_path):
@@ -598,3 +647,48 @@ def test_training_checks_come_before_the_first_step():
 def test_library_entry_points_reject_what_they_cannot_use(call, message):
     with pytest.raises((ValueError, TypeError), match=message):
         call()
+
+
+def test_sigmoid_saturates_at_the_ends_of_the_floats():
+    import warnings
+    import torch
+    from nerva_edu.activations import Sigmoid
+    x = np.array([[-np.inf, -1e308, -40.0, 40.0, 1e308, np.inf]])
+    tail = float(np.exp(-40.0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                   # no inf − inf on the way
+        for X in (x, torch.tensor(x)):
+            np.testing.assert_array_equal(np.asarray(Sigmoid()(X)), [[0, 0, tail, 1, 1, 1]])
+            np.testing.assert_array_equal(np.asarray(Sigmoid().gradient(X)), [[0, 0, tail, tail, 0, 0]])
+
+
+def test_a_dense_step_checks_its_learning_rate_and_accuracy_needs_examples():
+    from nerva_edu.mlp import parse_loss, train_step
+    mlp, loss = build_mlp("ReLU;Linear", "4;3;2"), parse_loss("softmax_cross_entropy")
+    X, T = np.ones((2, 4)), np.eye(2)
+    W = mlp.layers[0].W.copy()
+    for eta in (float("nan"), float("inf"), 0.0, -0.1, "0.1", True, None):
+        with pytest.raises(ValueError, match="MLP.optimize: the learning rate eta must be a finite number > 0"):
+            train_step(mlp, X, T, loss, eta)
+    np.testing.assert_array_equal(mlp.layers[0].W, W)
+    train_step(mlp, X, T, loss, np.float32(0.1))         # any kind of real number
+    assert not np.array_equal(mlp.layers[0].W, W)
+    with pytest.raises(ValueError, match=r"MLP.accuracy: no examples \(the accuracy of an empty set is undefined\)"):
+        mlp.accuracy(X[:0], T[:0])
+    with pytest.raises(ValueError, match=r"MLP.accuracy: labels of shape \(1,\) for 2 examples"):
+        mlp.accuracy(X, T[:1])
+
+
+def test_loading_a_model_restarts_the_optimizer_state(tmp_path):
+    from nerva_edu.datasets import load_digits
+    from nerva_edu.mlp import parse_loss, train, train_step
+    data, loss = load_digits(), parse_loss("softmax_cross_entropy")
+    trained = build_mlp("ReLU;Linear", "64;20;10", "Momentum(0.9)")
+    trained.save_weights(tmp_path / "model")
+    train(trained, data, loss, 0.05, 1, 32, np.random.default_rng(0))       # its momentum is not zero now
+    fresh = build_mlp("ReLU;Linear", "64;20;10", "Momentum(0.9)", rng=np.random.default_rng(5))
+    for mlp in (trained, fresh):
+        mlp.load_weights(tmp_path / "model")
+        train_step(mlp, data.Xtrain[:32], data.Ttrain[:32], loss, 0.05)
+    for a, b in zip(trained.layers, fresh.layers):
+        np.testing.assert_array_equal(a.W, b.W)

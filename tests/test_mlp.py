@@ -203,8 +203,12 @@ def test_predict_and_feedforward_accept_an_empty_batch_and_training_refuses_it(d
     for layers in LAYER_KINDS:
         mlp = small(layers=layers)
         assert mlp.predict(digits.Xtest[:0]).shape == (0, 10)
-        mlp.training = False
-        assert mlp.feedforward(digits.Xtest[:0]).shape == (0, 10)
+        statistics = [np.copy(getattr(layer, name)) for layer, name in mlp.saved_state().values()]
+        for training in (True, False):                   # batch normalization too: no statistics to take
+            mlp.training = training
+            assert mlp.feedforward(digits.Xtest[:0]).shape == (0, 10)
+        for (layer, name), before in zip(mlp.saved_state().values(), statistics):
+            np.testing.assert_array_equal(getattr(layer, name), before)
         with pytest.raises(ValueError, match=r"empty batch: train_step needs at least one example, got X of shape "
                                              r"\(0, 64\)"):
             train_step(mlp, digits.Xtrain[:0], digits.Ttrain[:0], parse_loss("softmax_cross_entropy"), 0.1)

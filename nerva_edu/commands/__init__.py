@@ -38,12 +38,17 @@ def seed(text):
     return int(text)
 
 
+def number(text):
+    """The float written in ``text``, NaN if there is none (so that a range check rejects it)."""
+    try:
+        return float(text)
+    except ValueError:
+        return math.nan
+
+
 @option_type
 def positive_number(text):
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
+    value = number(text)
     if not (math.isfinite(value) and value > 0):
         raise ValueError(f"{text!r} is not a finite number > 0")
     return value

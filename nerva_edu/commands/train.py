@@ -17,7 +17,7 @@ import os
 
 import numpy as np
 
-from nerva_edu.commands import option_type, positive_integer, seed
+from nerva_edu.commands import number, option_type, positive_integer, seed
 from nerva_edu.datasets import NORMALIZATIONS, load_dataset
 from nerva_edu.files import check_output_file, write_text
 from nerva_edu.losses import LOSSES
@@ -37,22 +37,15 @@ def build_dense(args, sizes, rng, dtype):
 BACKENDS = ["dense", "cpp", "numpy", "scipy"]
 
 
-def _number(text):
-    try:
-        return float(text)
-    except ValueError:
-        return math.nan
-
-
 def _density(text):
-    value = _number(text)
+    value = number(text)
     if not 0 < value <= 1:
         raise ValueError(f"{text!r} is not a density in (0, 1]")
     return value
 
 
 def _fraction(text):
-    value = _number(text)
+    value = number(text)
     if not 0 <= value < 1:
         raise ValueError(f"{text!r} is not a fraction in [0, 1)")
     return value
@@ -125,31 +118,39 @@ def _fail(message):
     raise ValueError(message)
 
 
-def _check_outputs(args):
-    """Fail now, not after training, if an output cannot be written."""
-    outputs = [(option, path) for option, path in (("--save", args.save), ("--json", args.json)) if path is not None]
-    for option, path in outputs:
-        if path.endswith(("/", os.sep)):
+def _check_files(args):
+    """Fail now, not after training, if an output cannot be written, or would overwrite an input
+    or the other output (--save may replace the --load file: that continues a run)."""
+    if args.load == "":
+        _fail("--load '': expected a file name")
+    outputs = {option: path for option, path in (("--save", args.save), ("--json", args.json)) if path is not None}
+    for option, path in outputs.items():
+        if not path or path.endswith(("/", os.sep)):
             _fail(f"{option} {path!r}: expected a file name, not a directory")
         check_output_file(path, f"{option} file")
-    if len(outputs) == 2 and os.path.abspath(args.save) == os.path.abspath(args.json):
-        _fail(f"--save and --json name the same file {args.save!r}")
+    _, _, data_path = args.dataset.partition(":")
+    files = {"--load": args.load, "--dataset": os.path.expanduser(data_path) if data_path else None, **outputs}
+    for output, path in outputs.items():
+        for option, other in files.items():
+            if (other is not None and option != output and {option, output} != {"--load", "--save"}
+                    and os.path.realpath(path) == os.path.realpath(other)):
+                _fail(f"{output} and {option} name the same file {path!r}")
 
 
 def run(args):
     from nerva_edu.mlp import check_training, parse_loss, train
 
-    _check_outputs(args)
+    _check_files(args)
     dtype = DTYPES[args.dtype]
     data = load_dataset(args.dataset, args.normalize, dtype)
-    sizes = args.layer_sizes or f"{data.Xtrain.shape[1]};64;32;{data.classes}"
+    sizes = f"{data.Xtrain.shape[1]};64;32;{data.classes}" if args.layer_sizes is None else args.layer_sizes
     if args.backend != "dense":
         return run_sparse(args, data, sizes)
     if args.density != 1.0 or args.prune:
         _fail("--density and --prune need a sparse backend: --backend cpp, numpy or scipy")
     rng = np.random.default_rng(args.seed)
     mlp = build_dense(args, sizes, rng, dtype)
-    if args.load:
+    if args.load is not None:
         mlp.load_weights(args.load)
     loss = parse_loss(args.loss)
     check_training(mlp, data, loss, args.batch_size)
@@ -226,7 +227,7 @@ def run_sparse(args, data, sizes):
     model = SparseMLP(layer_sizes, density=args.density, activations=args.layers.split(";"),
                       optimizer=args.optimizers, init=args.initializers, backend=args.backend,
                       threads=args.threads, seed=args.seed)
-    if args.load:
+    if args.load is not None:
         model.load_weights(args.load)
     check_batch_size(args.batch_size, data)
     _describe(args, data, sizes)

@@ -61,8 +61,10 @@ class BatchNormalization(Layer):
         self._check_input(X, K, self.beta, "beta")
         N = shape(X)[0]
         self.X = X
-        self.batch_statistics = self.training     # how this batch was normalized, for backpropagate
-        if self.training:
+        # how this batch is normalized, for backpropagate: an empty batch has no statistics (its
+        # output is empty either way) and leaves the running ones unchanged
+        self.batch_statistics = self.training and N > 0
+        if self.batch_statistics:
             if N < 2:
                 raise ValueError(f"{self._op('feedforward')}: X has shape {tuple(shape(X))}; training needs "
                                  f"a batch of at least 2 rows (N ≥ 2) to estimate the variance")

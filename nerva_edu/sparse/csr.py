@@ -9,11 +9,12 @@ instead of crashing the process in C++.
 
 What was checked cannot change afterwards. The matrix owns its pattern: ``indptr`` and
 ``indices`` (and the column form of :meth:`CSRMatrix.transposed_pattern`) are copies held in
-immutable memory, read-only arrays that no flag can make writable again, and ``shape`` and the
-three arrays cannot be rebound. The values stay writable, because training updates them in
-place (the C++ optimizer too); the caller's array is kept, not copied (at scale it has tens of
-millions of entries), and the kernels check at every call that it still has the dtype, layout
-and length they rely on.
+immutable memory, read-only arrays that no flag can make writable again, and no attribute of a
+matrix can be set once it is built. The values stay writable, because training updates them in
+place (the C++ optimizer too). They are the caller's memory, not a copy (at scale it has tens of
+millions of entries), held so that it cannot move: NumPy resizes an array (which moves its
+memory) only while nothing else refers to it. The kernels check at every call that the values
+still have the dtype, layout and length they rely on.
 """
 
 import numpy as np
@@ -74,11 +75,22 @@ class CSRMatrix:
         within_row[starts[(starts > 0) & (starts < nnz)] - 1] = False
         if np.any(np.diff(indices)[within_row] <= 0):
             raise ValueError(f"{op}: the column indices of each row must be sorted and distinct")
-        self._shape, self._nnz = (K, D), nnz
-        # values as a view: NumPy refuses to resize a view, or the caller's array while the view
-        # exists, so the memory that C++ reads and writes stays where it is
-        self._indptr, self._indices, self._values = indptr, indices, values.view()
-        self._transposed = None
+        # the values as a view, which cannot be resized, and its base referenced by the view and by
+        # _memory, which NumPy cannot resize either (it resizes only what nothing else refers to)
+        values = values.view()
+        self.__dict__.update(_shape=(K, D), _nnz=nnz, _indptr=indptr, _indices=indices, _values=values,
+                             _memory=values.base, _transposed=None)
+
+    def __setattr__(self, name, value=None):
+        """Nothing can be set or deleted once the matrix is checked (the values change in place)."""
+        raise AttributeError(f"CSRMatrix: cannot set or delete {name}: a matrix is fixed once it is checked "
+                             f"(its values change in place)")
+
+    __delattr__ = __setattr__
+
+    def __reduce__(self):
+        """Copies (copy, deepcopy, pickle) are built, and so checked, by the constructor."""
+        return CSRMatrix, (self.shape, self.indptr, self.indices, self.values)
 
     shape = property(lambda self: self._shape, doc="(K, D)")
     indptr = property(lambda self: self._indptr, doc="the row pointers, K + 1 entries (read-only)")
@@ -106,7 +118,7 @@ class CSRMatrix:
             position = np.argsort(self.indices, kind="stable").astype(np.int32)   # rows stay sorted
             col_ptr = np.zeros(self.shape[1] + 1, dtype=np.int32)
             np.cumsum(np.bincount(self.indices, minlength=self.shape[1]), out=col_ptr[1:])
-            self._transposed = tuple(map(frozen, (col_ptr, self.row_indices()[position], position)))
+            self.__dict__["_transposed"] = tuple(map(frozen, (col_ptr, self.row_indices()[position], position)))
         return self._transposed
 
     @classmethod

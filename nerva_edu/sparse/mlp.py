@@ -16,7 +16,6 @@ were replaced by valid ones), so no change made from Python can make C++ read or
 bounds. ``save_weights``/``load_weights`` use the model file format of ``nerva_edu.model_file``.
 """
 
-import math
 import operator
 
 import numpy as np
@@ -25,11 +24,12 @@ from nerva_edu.activations import AllReLU, ReLU
 from nerva_edu.init import weight_initializer
 from nerva_edu.losses import softmax_cross_entropy_batch, softmax_cross_entropy_batch_gradient
 from nerva_edu.memory import check_memory
+from nerva_edu.mlp import fraction_correct
 from nerva_edu.model_file import ModelFileError, read_model, write_model
-from nerva_edu.optimizers import GradientDescent, Momentum, Nesterov, parse_optimizer
+from nerva_edu.optimizers import GradientDescent, Momentum, Nesterov, check_learning_rate, parse_optimizer
 from nerva_edu.parsing import bind, lookup, parse_call
 from nerva_edu.sparse import kernels
-from nerva_edu.sparse.csr import CSRMatrix
+from nerva_edu.sparse.csr import INDEX_LIMIT, CSRMatrix
 from nerva_edu.sparse.density import erdos_renyi_densities
 from nerva_edu.sparse.dynamic import prune_and_regrow
 from nerva_edu.sparse.reference import SparseActivation, SparseLinear
@@ -84,16 +84,24 @@ class SparseMLP:
     def __init__(self, layer_sizes, density=1.0, densities=None, activations=None, optimizer="Nesterov(0.9)",
                  init="He", backend="cpp", threads=None, seed=0):
         L = len(layer_sizes) - 1
+        if L < 1 or any(isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= INDEX_LIMIT
+                        for n in layer_sizes):
+            raise ValueError(f"SparseMLP: layer_sizes must be two or more integers from 1 to {INDEX_LIMIT} (what "
+                             f"int32 indices address), got {layer_sizes!r}")
         densities = densities or erdos_renyi_densities(density, layer_sizes)
-        # per nonzero, 4 bytes each: its value, column, gradient and Δ, its row and position in the column
-        # form of the pattern; and 8 bytes for the position drawn when the pattern is built
-        check_memory(f"SparseMLP: the layers {'-'.join(map(str, layer_sizes))} at densities "
-                     f"{', '.join(f'{d:.3g}' for d in densities)}",
-                     sum(round(d * K * D) * 32 for D, K, d in zip(layer_sizes[:-1], layer_sizes[1:], densities)))
         activations = activations or ["ReLU"] * (L - 1) + ["Linear"]
         if len(densities) != L or len(activations) != L:
             raise ValueError(f"SparseMLP: {L} layers need {L} densities and activations, "
                              f"got {len(densities)} and {len(activations)}")
+        if any(not 0 <= d <= 1 for d in densities):
+            raise ValueError(f"SparseMLP: densities must lie in [0, 1], got {densities}")
+        # per nonzero, 4 bytes each: its value, column, gradient and Δ, its row and position in the column
+        # form of the pattern; and 8 bytes for the position drawn when the pattern is built; per layer
+        # its row and column pointers (K + 1 and D + 1 entries) and b, Db and Δb (K each), 4 bytes each
+        check_memory(f"SparseMLP: the layers {'-'.join(map(str, layer_sizes))} at densities "
+                     f"{', '.join(f'{d:.3g}' for d in densities)}",
+                     sum(round(d * K * D) * 32 + 4 * (4 * K + D + 2)
+                         for D, K, d in zip(layer_sizes[:-1], layer_sizes[1:], densities)))
         self.rule = parse_optimizer(optimizer)
         self.init = weight_initializer(init)
         self.rng = np.random.default_rng(seed)
@@ -209,9 +217,7 @@ class SparseMLP:
         if N == 0:
             raise ValueError("empty batch: SparseMLP.step needs at least one example, got X of shape "
                              f"{X.shape}")
-        if isinstance(eta, bool) or not isinstance(eta, (int, float, np.floating)) or not (
-                math.isfinite(eta) and eta > 0):
-            raise ValueError(f"SparseMLP.step: the learning rate eta must be a finite number > 0, got {eta!r}")
+        check_learning_rate("SparseMLP.step", eta)
         if self._backend == "cpp":
             code = 2 if isinstance(self.rule, Nesterov) else 1 if isinstance(self.rule, Momentum) else 0
             mu = getattr(self.rule, "mu", 0.0)
@@ -230,7 +236,8 @@ class SparseMLP:
         return float(softmax_cross_entropy_batch(Y, T) / N)
 
     def accuracy(self, X, labels):
-        return float(np.mean(self.feedforward(X).argmax(axis=1) == np.asarray(labels)))
+        """The fraction of rows whose largest output is at the label (ValueError for no rows)."""
+        return fraction_correct("SparseMLP.accuracy", self.feedforward(X), labels)
 
     # --- saving and loading (the format of nerva_edu.model_file) --------------------------
 
