@@ -52,18 +52,24 @@ def one_line(error):
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    command = " ".join(name for name in (args.command, getattr(args, "benchmark", None)) if name)
+    args = None
     try:
+        args = build_parser().parse_args(argv)            # (imports the subcommands: an interrupt may come here)
         return args.run(args)
     except INPUT_ERRORS as error:
-        if args.debug or os.environ.get("NERVA_EDU_DEBUG", "") not in ("", "0"):
+        if args is None or args.debug or os.environ.get("NERVA_EDU_DEBUG", "") not in ("", "0"):
             raise
-        print(f"nerva-edu {command}: error: {one_line(error)}", file=sys.stderr)
+        print(f"{_program(args)}: error: {one_line(error)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"nerva-edu {command}: interrupted", file=sys.stderr)
+        print(f"{_program(args)}: interrupted", file=sys.stderr)
         return 130
+
+
+def _program(args):
+    """``nerva-edu`` and the (sub)command that runs, for messages."""
+    names = (args.command, getattr(args, "benchmark", None)) if args else ()
+    return " ".join(["nerva-edu", *(name for name in names if name)])
 
 
 if __name__ == "__main__":

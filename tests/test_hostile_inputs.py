@@ -500,6 +500,54 @@ def test_a_benchmark_worker_that_stops_is_reported_with_its_last_error_line():
         _reply(process)
 
 
+def test_an_interrupted_benchmark_kills_its_workers_in_the_middle_of_a_round(monkeypatch):
+    from argparse import Namespace
+    from nerva_edu.benchmarks import sparse
+    started, start = [], sparse._start
+    monkeypatch.setattr(sparse, "_start", lambda *arguments: started.append(start(*arguments)) or started[-1])
+
+    def interrupted(process, command):                 # a round of 1000 s begins, then Ctrl-C
+        process.stdin.write(command + "\n")
+        process.stdin.flush()
+        raise KeyboardInterrupt
+    monkeypatch.setattr(sparse, "_ask", interrupted)
+    args = Namespace(rounds=1, round_seconds=1000.0, batch_size=8, threads=1, layer_sizes="8;4;2")
+    with deadline(60), pytest.raises(KeyboardInterrupt):
+        sparse.measure(0.5, ["numpy"], args)
+    assert started[0].returncode is not None
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="the worker's end is seen in /proc (Linux)")
+def test_a_benchmark_worker_ends_with_its_driver_even_when_the_driver_is_killed():
+    import subprocess
+    import sys
+    import time
+    driver = ("import argparse, os, signal; from nerva_edu.benchmarks import sparse; "
+              "p = sparse._start('numpy', 0.5, argparse.Namespace(batch_size=8, threads=1, layer_sizes='8;4;2')); "
+              "print(p.pid, flush=True); p.stdin.write('round 1000\\n'); p.stdin.flush(); "
+              "os.kill(os.getpid(), signal.SIGKILL)")
+    pid = int(subprocess.run([sys.executable, "-c", driver], capture_output=True, text=True, timeout=120).stdout)
+
+    def running():
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                return stat.read().rpartition(")")[2].split()[0] != "Z"
+        except FileNotFoundError:
+            return False
+    with deadline(30):
+        while running():
+            time.sleep(0.1)
+
+
+def test_an_interrupt_while_the_subcommands_load_is_one_line(monkeypatch):
+    import nerva_edu.cli as cli_module
+
+    def interrupted():
+        raise KeyboardInterrupt
+    monkeypatch.setattr(cli_module, "build_parser", interrupted)
+    assert cli("train") == (130, "nerva-edu: interrupted\n")
+
+
 def test_saved_where_it_says_and_loaded_from_there(tmp_path):
     path = tmp_path / "run" / "model"                  # no suffix: saved exactly there
     path.parent.mkdir()

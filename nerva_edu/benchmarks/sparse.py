@@ -191,10 +191,22 @@ def _torch_step(model, X, labels, threads, masked, eta=0.01, mu=0.9):
     return step
 
 
+def _end_with_the_driver():
+    """Have the operating system kill this worker when the driver ends, even in the middle of a round
+    (the driver killed, or ended by a signal that leaves it no time to stop its workers): Linux only."""
+    import ctypes
+    import signal
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)          # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):                       # not Linux: the worker ends when its input does
+        pass
+
+
 def worker(backend, density, N, threads, sizes):
     """Serve one (backend, density) in this process: after setup print "ready", then answer each
     line "round SECONDS" with the mean seconds per step of one round, and "kernels SECONDS" with
     the C++ kernel rates (JSON), until the input ends."""
+    _end_with_the_driver()
     import torch                                             # every worker, cpp included, imports torch
     import warnings
     warnings.filterwarnings("ignore", message=".*[Ss]parse.*")
@@ -263,6 +275,10 @@ def measure(density, backends, args):
                     "ms_per_step_fastest_round": min(rounds[backend]) * 1e3} for backend in backends]
         if "cpp" in processes:
             results[backends.index("cpp")]["kernels"] = _ask(processes["cpp"], f"kernels {args.round_seconds}")
+    except BaseException:                 # interrupted or failed: a worker may be in the middle of a round
+        for process in processes.values():
+            process.kill()
+        raise
     finally:
         for process in processes.values():
             process.stdin.close()
