@@ -52,7 +52,7 @@ def check_input_file(path, what="file"):
 def check_output_file(path, what="output file"):
     """``path`` as a Path, if a regular file can be written there; OSError otherwise."""
     path = _path(path, what)
-    if not str(path) or path.name in ("", ".", ".."):
+    if path.name in ("", ".."):                 # "", ".", "/", "..", "a/..": directories
         raise IsADirectoryError(f"{str(path)!r}: the {what} must be a file name, not a directory")
     if path.exists() or path.is_symlink():
         try:

@@ -175,7 +175,8 @@ class MLP:
                 current[...] = converted[key]             # in place: optimizers hold no stale copy
             else:
                 setattr(layer, name, converted[key].copy() if converted[key].ndim else converted[key][()])
-        self.optimizers = [LayerOptimizer(layer, optimizer.rule) for layer, optimizer in zip(self.layers, self.optimizers)]
+        self.optimizers = [LayerOptimizer(layer, optimizer.rule)            # a fresh (zero) state
+                           for layer, optimizer in zip(self.layers, self.optimizers)]
 
 
 def fraction_correct(op, Y, labels):

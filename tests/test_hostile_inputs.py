@@ -470,6 +470,7 @@ CLI_CASES = [  # (arguments, the message after "nerva-edu COMMAND: error: ")
     ("bench sparse --batch-size 1000000000", "--batch-size 1000000000 .* needs .* TiB, but only"),
     ("bench sparse --plot {places}/missing/p.png", "cannot write the --plot file: the directory"),
     ("bench sparse --json {places}/fifo", "is a FIFO; the --json file must be a regular file"),
+    ("bench sparse --json {places}/p.png --plot {places}/p.png", "--json and --plot name the same file"),
 ]
 
 

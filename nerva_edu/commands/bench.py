@@ -8,6 +8,7 @@ reports the median time per training step.
 """
 
 import json
+import os
 import statistics
 import time
 
@@ -128,6 +129,8 @@ def add_parser(commands):
 def run(args):
     if args.json is not None:                      # fail before the timing, not after it
         check_output_file(args.json, "--json file")
+        if getattr(args, "plot", None) and os.path.realpath(args.plot) == os.path.realpath(args.json):
+            raise ValueError(f"--json and --plot name the same file {args.json!r}")
     result = BENCHMARKS[args.benchmark][2](args)
     if args.json is not None:
         text = json.dumps(result, indent=1)
