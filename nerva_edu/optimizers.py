@@ -69,7 +69,7 @@ class Momentum:
     """Δ' = μ·Δ − η·Dθ;  θ' = θ + Δ'   (0 < μ < 1; Δ starts at zero)."""
 
     def __init__(self, mu):
-        if isinstance(mu, (int, float)) and not 0 < mu < 1:    # a SymPy symbol μ is accepted
+        if isinstance(mu, numbers.Real) and not 0 < mu < 1:    # a SymPy symbol μ is accepted
             raise ValueError(f"{type(self).__name__}: expected 0 < mu < 1, got mu={mu}")
         self.mu = mu
 

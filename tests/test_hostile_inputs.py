@@ -23,6 +23,7 @@ from nerva_edu.cli import main
 from nerva_edu.datasets import DatasetError, load_cifar10, load_digits, load_mnist, one_hot, read_idx
 from nerva_edu.mlp import build_mlp
 from nerva_edu.model_file import ModelFileError
+from nerva_edu.optimizers import Momentum
 from test_datasets import cifar_batches, idx_bytes, python2_pickle, write_cifar_directory, write_mnist
 
 
@@ -692,6 +693,7 @@ def test_training_checks_come_before_the_first_step():
     (lambda: build_mlp("ReLU;Linear", [64, 32.5, 10]), "32.5 is not a positive integer"),
     (lambda: build_mlp("ReLU;Linear", [64, True, 10]), "True is not a positive integer"),
     (lambda: build_mlp(["ReLU", 3], "64;32;10"), "--layers: expected a text such as 'Name'"),
+    (lambda: Momentum(np.float32(2)), "expected 0 < mu < 1, got mu=2.0"),
 ])
 def test_library_entry_points_reject_what_they_cannot_use(call, message):
     with pytest.raises((ValueError, TypeError), match=message):
