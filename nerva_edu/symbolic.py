@@ -46,3 +46,66 @@ def jacobian(f, x):
     entries and a vector x with n entries, whether they are rows or columns (footnote 1)."""
     f_entries, x_entries = list(f), list(x)
     return sp.Matrix(len(f_entries), len(x_entries), lambda i, j: sp.diff(f_entries[i], x_entries[j]))
+
+
+# --- a layer's gradients, derived by SymPy and compared with its backpropagation -------------
+
+class Derivation:
+    """One gradient of a layer: ``computed`` by its ``backpropagate``, ``derived`` by ``sp.diff``
+    of the loss, and their ``difference`` simplified (a zero matrix, or 0, when they agree)."""
+
+    def __init__(self, name, computed, derived):
+        self.name, self.computed, self.derived = name, computed, derived
+        self.difference = (computed - derived).applyfunc(sp.simplify) if isinstance(derived, sp.MatrixBase) \
+            else sp.simplify(computed - derived)
+
+    @property
+    def proved(self):
+        return is_zero(self.difference)
+
+
+def free_maxima(loss, outputs):
+    """Replace every Max(...) in the loss and the outputs by a free symbol m_0, m_1, ..., after
+    proving that the loss does not depend on it (the row maximum that the stable softmax
+    subtracts cancels). Returns the new loss, the new outputs and the free symbols."""
+    maxima = sorted(sp.sympify(loss).atoms(sp.Max), key=sp.default_sort_key)
+    free = {maximum: sp.Symbol(f"m_{i}", real=True) for i, maximum in enumerate(maxima)}
+    loss = loss.subs(free)
+    for m in free.values():
+        assert_equal(sp.diff(loss, m), 0, f"∂L/∂{m} (the shift of the stable softmax)")
+    return loss, [output.subs(free) for output in outputs], list(free.values())
+
+
+def derive_gradients(layer, X, at=None, **options):
+    """Prove a layer's backpropagation on its own code, for an input X of symbols.
+
+    Runs ``Y = layer.feedforward(X, **options)``, takes the loss L = elements_sum(Y ⊙ C) with
+    a matrix C of free symbols c_ij (so that DY = C, and L depends on every entry of Y), runs
+    ``layer.backpropagate(Y, C)``, and differentiates L with ``sp.diff`` with respect to every
+    entry of X and of each parameter. ``at(layer, X)``, if given, returns exact values for some
+    symbols, substituted after differentiating (for piecewise layers such as SReLU). The row
+    maxima of the stable softmax become free symbols m_0, m_1, ... once L is proved independent
+    of them, so every gradient is proved for any value of the shift.
+
+    Returns one ``Derivation`` per gradient: DX first, then D<parameter> in the order of
+    ``layer.parameter_names``.
+    """
+    from nerva_edu.matrix import elements_sum, hadamard
+    Y = layer.feedforward(X, **options)
+    C = symbolic_matrix("c", *Y.shape)
+    loss = elements_sum(hadamard(Y, C))
+    DX = layer.backpropagate(Y, C)
+    names = ["X"] + list(layer.parameter_names)
+    values = [X] + [getattr(layer, name) for name in layer.parameter_names]
+    computed = [DX] + [getattr(layer, "D" + name) for name in layer.parameter_names]
+    loss, computed, _ = free_maxima(loss, computed)
+    point = at(layer, X) if at else {}
+    derivations = []
+    for name, value, D_ in zip(names, values, computed):
+        derived = gradient(loss, value) if isinstance(value, sp.MatrixBase) else sp.diff(loss, value)
+        derivations.append(Derivation(name, _at(D_, point), _at(derived, point)))
+    return derivations
+
+
+def _at(A, point):
+    return A.subs(point) if point else A

@@ -97,7 +97,7 @@ class BatchNormalization(Layer):
         scale = row_repeat(self._inv_sqrt_Sigma(), N)
         if not self.batch_statistics:
             return hadamard(scale, DZ)
-        return hadamard((1 / N) * scale,
+        return hadamard(scale / N,
                         N * DZ - row_repeat(columns_sum(DZ), N) - hadamard(Z, row_repeat(columns_sum(hadamard(Z, DZ)), N)))
 
 

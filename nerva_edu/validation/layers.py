@@ -34,7 +34,7 @@ from nerva_edu.layers import (Activation, ActivationDropout, BatchNormalization,
                               Softmax, SReLULayer)
 from nerva_edu.registry import register
 from nerva_edu.softmax import softmax_batch
-from nerva_edu.symbolic import assert_equal, gradient, symbolic_matrix
+from nerva_edu.symbolic import assert_equal, derive_gradients, symbolic_matrix
 from nerva_edu.validation import as_torch, assert_close
 
 CHAPTER = "book/04-layer-equations"
@@ -73,34 +73,19 @@ def _gradients(layer, X, DX):
                                    for name in layer.parameter_names]
 
 
-def _free_maxima(expression, outputs):
-    """Replace every Max(...) in the loss and the outputs by a free symbol, after proving that
-    the loss does not depend on it."""
-    maxima = sorted(sp.sympify(expression).atoms(sp.Max), key=sp.default_sort_key)
-    free = {maximum: sp.Symbol(f"m_{i}", real=True) for i, maximum in enumerate(maxima)}
-    expression = expression.subs(free)
-    for m in free.values():
-        assert_equal(sp.diff(expression, m), 0, f"∂L/∂{m} (the shift of the stable softmax)")
-    return expression, [output.subs(free) for output in outputs]
-
-
 def sympy_gradients(build, shapes, at=None):
-    """SymPy check of every gradient of the layer made by build(values, N, D, K).
+    """SymPy check of every gradient of the layer made by build(values, N, D, K), with
+    ``nerva_edu.symbolic.derive_gradients`` (the function the book's chapter 4 shows).
 
     ``at(layer, X)``, if given, returns exact values for some symbols, substituted after
     differentiating (for piecewise layers)."""
     def check():
         for N, D, K in shapes:
             layer, X, options = build(SymPyValues(), N, D, K)
-            Y = layer.feedforward(X, **options)
-            C = symbolic_matrix("c", *Y.shape)
-            loss = M.elements_sum(M.hadamard(Y, C))
-            named = _gradients(layer, X, layer.backpropagate(Y, C))
-            loss, outputs = _free_maxima(loss, [D_ for _, _, D_ in named])
-            point = at(layer, X) if at else {}
-            for (name, value, _), D_ in zip(named, outputs):
-                expected = gradient(loss, value) if isinstance(value, sp.MatrixBase) else sp.diff(loss, value)
-                assert_equal(D_.subs(point), expected.subs(point), f"{type(layer).__name__} D{name} (N, D, K = {N, D, K})")
+            for d in derive_gradients(layer, X, at=at, **options):
+                if not d.proved:
+                    raise AssertionError(f"{type(layer).__name__} D{d.name} (N, D, K = {N, D, K}): difference "
+                                         f"does not vanish:\n{d.difference}")
     return check
 
 
