@@ -23,15 +23,20 @@ import numpy as np
 import sympy as sp
 
 from nerva_edu import matrix
-from nerva_edu.layers import Linear
+from nerva_edu.activations import Sigmoid, SReLU, Tanh
+from nerva_edu.layers import (Activation, ActivationDropout, BatchNormalization, Linear, LinearDropout, LogSoftmax,
+                              Softmax, SReLULayer)
 from nerva_edu.losses import LOSSES
-from nerva_edu.softmax import softmax_batch
+from nerva_edu.softmax import softmax_batch, stable_softmax_batch
 from nerva_edu.symbolic import is_zero, symbolic_matrix
 from nerva_edu.validation import as_numpy, as_sympy, as_torch
 
 __all__ = ["Verdict", "check_columns_sum", "check_rows_sum", "check_columns_mean", "check_rows_mean",
            "check_row_repeat", "check_column_repeat", "check_hadamard", "check_softmax",
-           "check_linear_feedforward", "check_linear_backward", "check_loss_gradient"]
+           "check_linear_feedforward", "check_linear_backward", "check_activation_backward",
+           "check_srelu_backward", "check_softmax_backward", "check_log_softmax_backward",
+           "check_batch_norm_backward", "check_linear_dropout_backward", "check_activation_dropout_backward",
+           "check_loss_gradient"]
 
 SHAPES = [(2, 3), (4, 1), (1, 5), (3, 2)]  # non-square, so that a transposed result shows
 
@@ -80,6 +85,9 @@ def _shape_problem(actual, expected, what, inputs):
     """A sentence explaining a result of the wrong shape, or None when the shape is right."""
     if actual.shape == expected.shape:
         return None
+    if expected.ndim == 0:
+        return (f"{what} for {inputs} has shape {actual.shape}, expected a scalar: the gradient of a scalar "
+                f"parameter sums over every entry (elements_sum).")
     if actual.ndim != 2:
         fix = " (e.g. keepdims=True or reshape)" if actual.size == expected.size else ""
         return (f"{what} for {inputs} has shape {actual.shape}, expected {expected.shape}: the spec's "
@@ -100,9 +108,12 @@ def _value_problem(actual, expected, what, inputs):
         return f"{what} for {inputs} contains inf or nan."
     if np.allclose(actual, -expected, rtol=1e-9, atol=1e-12):
         return f"{what} for {inputs} has the wrong sign: it is −1 times the expected result."
-    if actual.shape[0] == actual.shape[1] and np.allclose(actual, expected.T, rtol=1e-9, atol=1e-12):
+    if actual.ndim == 2 and actual.shape[0] == actual.shape[1] and np.allclose(actual, expected.T, rtol=1e-9,
+                                                                               atol=1e-12):
         return f"{what} for {inputs} is transposed (rows and columns swapped)."
     scale = float(np.vdot(actual, expected) / np.vdot(expected, expected)) if np.any(expected) else 0.0
+    if actual.ndim == 0:                     # a scalar: any factor is a "constant factor"
+        return f"{what} for {inputs} is {float(actual):.6g}, expected {float(expected):.6g}."
     if scale and np.allclose(actual, scale * expected, rtol=1e-9, atol=1e-12):
         return (f"{what} for {inputs} is off by a constant factor: it is {scale:.4g} times the expected "
                 f"result{_factor_hint(scale, inputs)}.")
@@ -138,7 +149,8 @@ def _compare(actual, expected, what, inputs):
 
 
 def _describe(arguments):
-    return "inputs of shape " + ", ".join("×".join(map(str, np.shape(a))) for a in arguments)
+    """The shapes of the matrix arguments (numbers and activations are not described)."""
+    return "inputs of shape " + ", ".join("×".join(map(str, np.shape(a))) for a in arguments if np.ndim(a) > 0)
 
 
 # --- running a submission on the three kinds of values -------------------------------------
@@ -157,10 +169,13 @@ class _Wrong(Exception):
     """A submission whose result cannot be graded (explained in the message)."""
 
 
-def _grade(exercise, fn, cases, reference, names, symbolic_case=None):
+def _grade(exercise, fn, cases, reference, names, symbolic_case=None, mistakes=()):
     """Grade fn on NumPy cases (lists of arguments), on torch, and on one SymPy case.
 
     ``reference(*arguments)`` returns the expected outputs (NumPy, torch or SymPy values).
+    ``mistakes`` are typical errors, pairs (explanation, wrong) where ``wrong(*arguments)``
+    returns a dict {output name: the wrong value}: a NumPy result that equals one of them is
+    explained by its explanation.
     """
     for arguments in cases:
         try:
@@ -173,12 +188,36 @@ def _grade(exercise, fn, cases, reference, names, symbolic_case=None):
         for name, got, want in zip(names, actual, expected):
             problem = _compare(got, want, name, _describe(arguments))
             if problem:
-                return Verdict(exercise, [problem])
+                return Verdict(exercise, [_recognized(mistakes, arguments, dict(zip(names, actual)),
+                                                      dict(zip(names, expected))) or problem])
     verdict = Verdict(exercise, [], [f"{len(cases)} NumPy cases"])
     _torch(verdict, fn, cases[0], reference, names)
     if symbolic_case is not None and verdict.passed:
         _symbolic(verdict, fn, symbolic_case, reference, names)
     return verdict
+
+
+def _recognized(mistakes, arguments, actual, expected):
+    """The explanation of the first mistake that changes the result for these arguments and whose
+    wrong outputs all equal the submission's, or None."""
+    for explanation, wrong in mistakes:
+        try:
+            with np.errstate(all="ignore"):
+                outputs = wrong(*arguments)
+        except ValueError:          # a mistake that needs other shapes (an untransposed mask)
+            continue
+        if not all(_equal(value, expected[name]) for name, value in outputs.items()) and \
+                all(_equal(actual[name], value) for name, value in outputs.items()):
+            return explanation
+    return None
+
+
+def _equal(actual, expected):
+    try:
+        actual, expected = _as_array(actual), _as_array(expected)
+    except (TypeError, ValueError):
+        return False
+    return actual.shape == expected.shape and bool(np.allclose(actual, expected, rtol=1e-9, atol=1e-12))
 
 
 def _torch(verdict, fn, arguments, reference, names):
@@ -326,18 +365,34 @@ def check_linear_feedforward(fn):
                   lambda X, W, b: [Linear(W, b).feedforward(X)], ["Y"], symbolic_case=symbols)
 
 
-def _linear_gradients(X, W, DY):
-    """(DW, Db, DX) of the linear layer: torch autograd for numbers, the library for symbols."""
-    if isinstance(X, sp.MatrixBase):
-        layer = Linear(W, matrix.zeros(1, W.rows, like=W))
-        DX = layer.backpropagate(layer.feedforward(X), DY)
-        return [layer.DW, layer.Db, DX]
-    import torch
-    X, W, DY = (as_torch(as_numpy(value)).requires_grad_() for value in (X, W, DY))
-    b = torch.zeros((1, W.shape[0]), dtype=torch.float64, requires_grad=True)
-    Y = Linear(W, b).feedforward(X)
-    (Y * DY.detach()).sum().backward()  # ∂L/∂Y = DY for L = elements_sum(Y ⊙ DY)
-    return [W.grad, b.grad, X.grad]
+def _layer_gradients(build, names):
+    """reference(*inputs, DY) for a layer checker: the gradients ``names`` ("DX" and D<parameter>)
+    of the layer ``build(*inputs) -> (layer, X, feedforward options)`` for the loss
+    L = elements_sum(Y ⊙ DY), whose gradient with respect to Y is DY. For numbers: torch autograd
+    (float64) on the library's feedforward, every parameter made a leaf tensor; for symbols: the
+    library's backpropagation, proven in nerva_edu.validation.layers."""
+    def reference(*arguments):
+        *inputs, DY = arguments
+        if isinstance(DY, sp.MatrixBase):
+            layer, X, options = build(*inputs)
+            gradients = {"DX": layer.backpropagate(layer.feedforward(X, **options), DY)}
+            gradients.update({"D" + name: getattr(layer, "D" + name) for name in layer.parameter_names})
+            return [gradients[name] for name in names]
+        import torch
+        layer, X, options = build(*[as_torch(a) if isinstance(a, np.ndarray) else a for a in inputs])
+        leaves = {"DX": X.requires_grad_()}
+        for name in layer.parameter_names:
+            value = getattr(layer, name)
+            value = value if torch.is_tensor(value) else torch.tensor(float(value), dtype=torch.float64)
+            setattr(layer, name, value.requires_grad_())
+            leaves["D" + name] = value
+        (layer.feedforward(X, **options) * as_torch(as_numpy(DY))).sum().backward()
+        return [leaves[name].grad for name in names]
+    return reference
+
+
+def _linear_layer(X, W):
+    return Linear(W, matrix.zeros(1, matrix.shape(W)[0], like=W)), X, {}
 
 
 def check_linear_backward(fn):
@@ -349,7 +404,268 @@ def check_linear_backward(fn):
     rng = np.random.default_rng(2024)
     cases = [[X, W, _random(rng, X.shape[0], W.shape[0])] for X, W, _ in _linear_cases(rng)]
     symbols = [symbolic_matrix("x", 2, 3), symbolic_matrix("w", 2, 3), symbolic_matrix("dy", 2, 2)]
-    return _grade("linear backward", fn, cases, _linear_gradients, ["DW", "Db", "DX"], symbolic_case=symbols)
+    return _grade("linear backward", fn, cases, _layer_gradients(_linear_layer, ["DW", "Db", "DX"]),
+                  ["DW", "Db", "DX"], symbolic_case=symbols)
+
+
+# --- the other layers of §4 ----------------------------------------------------------------
+#
+# Each checker grades fn(*inputs, DY) -> (the gradients of the layer's parameters in the order
+# of its parameter_names, then DX) against autograd, and recognizes typical mistakes. A mistake
+# is the wrong result it produces, computed in NumPy from the parts of the failing case: X, W,
+# the mask R (or None), the activation act, the pre-activation Z and DY.
+
+def _mask(rng, D, K):
+    """A D×K inverted-dropout mask (entries 0 or 2, keep probability 1/2)."""
+    return (rng.random((D, K)) < 0.5) * 2.0
+
+
+def _parts(X, W, b, DY, R=None, act=None):
+    WT = W.T if R is None else W.T * R
+    return {"X": X, "W": W, "R": R, "act": act, "Z": X @ WT + b, "DY": DY}
+
+
+def _linear_part(DZ, p):
+    """DW, Db, DX of the (masked) linear part of a layer, for the gradient DZ of its output."""
+    R = p["R"]
+    DW = DZ.T @ p["X"]
+    return {"DW": DW if R is None else DW * R.T, "Db": DZ.sum(axis=0, keepdims=True),
+            "DX": DZ @ (p["W"] if R is None else p["W"] * R.T)}
+
+
+def _mistakes(parts, *mistakes):
+    """Mistakes written on the parts of a case, as _grade takes them (on the arguments)."""
+    return [(explanation, lambda *arguments, wrong=wrong: wrong(parts(*arguments))) for explanation, wrong in mistakes]
+
+
+def _only(name, DZ):
+    """The output ``name`` computed through the linear part from a wrong DZ(p)."""
+    return lambda p: {name: _linear_part(DZ(p), p)[name]}
+
+
+ACTIVATION_MISTAKES = [
+    ("the factor act'(Z) of the chain rule is missing: DZ = DY ⊙ act'(Z), and DW, Db, DX are computed from DZ, "
+     "not from DY.", lambda p: _linear_part(p["DY"], p)),
+    ("act' is evaluated at the output Y = act(Z); it belongs at the pre-activation Z: DZ = DY ⊙ act'(Z).",
+     lambda p: _linear_part(p["DY"] * p["act"].gradient(p["act"](p["Z"])), p)),
+    ("DW is computed from DY; it must use DZ = DY ⊙ act'(Z).", _only("DW", lambda p: p["DY"])),
+    ("DX is computed from DY; it must use DZ = DY ⊙ act'(Z).", _only("DX", lambda p: p["DY"])),
+]
+
+
+def _dropout_mistakes(DZ):
+    """The mask forgotten or not transposed, for a layer whose pre-activation has gradient DZ(p)."""
+    return [
+        ("the mask is missing in DW: DW = (DZᵀ·X) ⊙ Rᵀ, and a dropped weight gets no gradient.",
+         lambda p: {"DW": DZ(p).T @ p["X"]}),
+        ("the mask is missing in DX: DX = DZ·(W ⊙ Rᵀ), and the input only sees the weights that were kept.",
+         lambda p: {"DX": DZ(p) @ p["W"]}),
+        ("the mask is not transposed in DW: R is D×K like Wᵀ, so DW = (DZᵀ·X) ⊙ Rᵀ.",
+         lambda p: {"DW": (DZ(p).T @ p["X"]) * p["R"]}),
+        ("the mask is not transposed in DX: R is D×K like Wᵀ, so DX = DZ·(W ⊙ Rᵀ).",
+         lambda p: {"DX": DZ(p) @ (p["W"] * p["R"])}),
+    ]
+
+
+def _activation_DZ(p):
+    return p["DY"] * p["act"].gradient(p["Z"])
+
+
+def _layer_cases(rng, extra):
+    """(X, W, b, *extra(rng, N, D, K), DY) for the shapes of the linear layer's cases."""
+    return [[X, W, b, *extra(rng, X.shape[1], W.shape[0]), _random(rng, X.shape[0], W.shape[0])]
+            for X, W, b in _linear_cases(rng)]
+
+
+def _symbols(*extra):
+    """(X, W, b, *extra, DY) of symbols for N, D, K = 2, 3, 2."""
+    return [symbolic_matrix("x", 2, 3), symbolic_matrix("w", 2, 3), symbolic_matrix("b", 1, 2), *extra,
+            symbolic_matrix("dy", 2, 2)]
+
+
+_ACTIVATIONS = (Tanh(), Sigmoid())
+_THREE = ["DW", "Db", "DX"]
+
+
+def check_activation_backward(fn):
+    """fn(X, W, b, act, DY) must return (DW, Db, DX) of the activation layer Y = act(X·Wᵀ + 1_N·b):
+    DZ = DY ⊙ act'(Z), DW = DZᵀ·X, Db = 1_Nᵀ·DZ, DX = DZ·W (``act.gradient(Z)`` is act'(Z))."""
+    cases = _layer_cases(np.random.default_rng(2024), lambda rng, D, K: [_ACTIVATIONS[(D + K) % 2]])
+    return _grade("activation backward", fn, cases,
+                  _layer_gradients(lambda X, W, b, act: (Activation(W, b, act), X, {}), _THREE), _THREE,
+                  symbolic_case=_symbols(Tanh()),
+                  mistakes=_mistakes(lambda X, W, b, act, DY: _parts(X, W, b, DY, act=act), *ACTIVATION_MISTAKES))
+
+
+def check_activation_dropout_backward(fn):
+    """fn(X, W, b, R, act, DY) must return (DW, Db, DX) of the activation dropout layer
+    Y = act(X(Wᵀ ⊙ R) + 1_N·b): DZ = DY ⊙ act'(Z), DW = (DZᵀ·X) ⊙ Rᵀ, Db = 1_Nᵀ·DZ, DX = DZ(W ⊙ Rᵀ)."""
+    cases = _layer_cases(np.random.default_rng(2024), lambda rng, D, K: [_mask(rng, D, K), _ACTIVATIONS[(D + K) % 2]])
+
+    def build(X, W, b, R, act):
+        return ActivationDropout(W, b, act, keep_probability=0.5), X, {"R": R}
+    return _grade("activation dropout backward", fn, cases, _layer_gradients(build, _THREE), _THREE,
+                  symbolic_case=_symbols(symbolic_matrix("r", 3, 2), Tanh()),
+                  mistakes=_mistakes(lambda X, W, b, R, act, DY: _parts(X, W, b, DY, R, act),
+                                     *ACTIVATION_MISTAKES, *_dropout_mistakes(_activation_DZ)))
+
+
+def check_linear_dropout_backward(fn):
+    """fn(X, W, R, DY) must return (DW, Db, DX) of the linear dropout layer Y = X(Wᵀ ⊙ R) + 1_N·b:
+    DW = (DYᵀ·X) ⊙ Rᵀ, Db = 1_Nᵀ·DY, DX = DY(W ⊙ Rᵀ)."""
+    cases = [[X, W, R, DY] for X, W, b, R, DY in _layer_cases(np.random.default_rng(2024),
+                                                              lambda rng, D, K: [_mask(rng, D, K)])]
+
+    def build(X, W, R):
+        return LinearDropout(W, matrix.zeros(1, matrix.shape(W)[0], like=W), keep_probability=0.5), X, {"R": R}
+    symbols = _symbols(symbolic_matrix("r", 3, 2))
+    return _grade("linear dropout backward", fn, cases, _layer_gradients(build, _THREE), _THREE,
+                  symbolic_case=symbols[:2] + symbols[3:],
+                  mistakes=_mistakes(lambda X, W, R, DY: _parts(X, W, 0, DY, R), *_dropout_mistakes(lambda p: p["DY"])))
+
+
+SRELU_GRADIENTS = ["DW", "Db", "Dal", "Dtl", "Dar", "Dtr", "DX"]
+_SRELU_DERIVATIVES = {"Dal": "Al", "Dtl": "Tl", "Dar": "Ar", "Dtr": "Tr"}    # D<parameter>: its matrix
+
+
+def _srelu_mistakes():
+    def printed_condition(name, derivative):
+        return (f"{name} also counts the entries z ≤ t_l that are ≥ t_r: when the thresholds overlap (t_l ≥ t_r) "
+                "the first piece wins, so A^r and T^r are 0 there (the spec's printed condition z ≥ t_r misses "
+                "this; see the errata appendix)."), \
+            lambda p: {name: np.sum(p["DY"] * np.where(p["Z"] >= p["act"].tr, derivative(p["act"], p["Z"]), 0))}
+
+    def unweighted(name, matrix_name):
+        symbol = f"{matrix_name[0]}^{matrix_name[1].lower()}"
+        return (f"{name} sums {symbol} (the derivative of srelu in the parameter) without weighting it by DY: "
+                f"{name} = 1_Nᵀ·(DY ⊙ {symbol})·1_K."), \
+            lambda p: {name: np.sum(getattr(p["act"], matrix_name)(p["Z"]))}
+    return [printed_condition("Dar", lambda act, Z: Z - act.tr), printed_condition("Dtr", lambda act, Z: 1 - act.ar)] \
+        + [unweighted(name, matrix_name) for name, matrix_name in _SRELU_DERIVATIVES.items()]
+
+
+def check_srelu_backward(fn):
+    """fn(X, W, b, al, tl, ar, tr, DY) must return (DW, Db, Dal, Dtl, Dar, Dtr, DX) of the SReLU
+    layer Y = srelu(X·Wᵀ + 1_N·b): DW, Db, DX as in the activation layer with srelu'(Z), and the
+    scalars Da_l = 1_Nᵀ·(DY ⊙ A^l)·1_K, Dt_l, Da_r, Dt_r likewise with T^l, A^r, T^r.
+
+    Half of the cases have overlapping thresholds (t_l ≥ t_r), where the first piece wins.
+    """
+    thresholds = [(0.1, -0.3, 0.2, 0.4), (0.3, 0.5, 0.6, -0.2)]     # separate, overlapping
+    cases = _layer_cases(np.random.default_rng(2024), lambda rng, D, K: thresholds[(D + K) % 2])
+
+    def build(X, W, b, al, tl, ar, tr):
+        return SReLULayer(W, b, al, tl, ar, tr), X, {}
+
+    def parts(X, W, b, al, tl, ar, tr, DY):
+        return _parts(X, W, b, DY, act=SReLU(al, tl, ar, tr))
+    return _grade("SReLU backward", fn, cases, _layer_gradients(build, SRELU_GRADIENTS), SRELU_GRADIENTS,
+                  mistakes=_mistakes(parts, *ACTIVATION_MISTAKES, *_srelu_mistakes()))
+
+
+def _softmax_family(exercise, layer_class, fn, *mistakes):
+    """Grade a softmax-type layer fn(X, W, b, DY) -> (DW, Db, DX); ``mistakes`` are pairs
+    (explanation, wrong DZ(Y, Z, DY)) with Y = softmax(Z) (not the layer's output)."""
+    cases = _layer_cases(np.random.default_rng(2024), lambda rng, D, K: [])
+
+    def parts(X, W, b, DY):
+        return _parts(X, W, b, DY)
+    return _grade(exercise, fn, cases, _layer_gradients(lambda X, W, b: (layer_class(W, b), X, {}), _THREE), _THREE,
+                  symbolic_case=_symbols(),
+                  mistakes=_mistakes(parts, *[(explanation, lambda p, DZ=DZ: _linear_part(
+                      DZ(stable_softmax_batch(p["Z"]), p["Z"], p["DY"]), p)) for explanation, DZ in mistakes]))
+
+
+def _rows(A):
+    return A.sum(axis=1, keepdims=True)
+
+
+def _columns(A):
+    return A.sum(axis=0, keepdims=True)
+
+
+def check_softmax_backward(fn):
+    """fn(X, W, b, DY) must return (DW, Db, DX) of the softmax layer Y = softmax(X·Wᵀ + 1_N·b):
+    DZ = Y ⊙ (DY − diag(DY·Yᵀ)·1_Kᵀ), DW = DZᵀ·X, Db = 1_Nᵀ·DZ, DX = DZ·W."""
+    return _softmax_family(
+        "softmax backward", Softmax, fn,
+        ("DZ uses only the diagonal of the softmax Jacobian, y_j(1 − y_j), as if softmax acted entry by entry; "
+         "its off-diagonal entries −y_i·y_j couple the entries of a row: DZ = Y ⊙ (DY − diag(DY·Yᵀ)·1_Kᵀ).",
+         lambda Y, Z, DY: DY * Y * (1 - Y)),
+        ("DZ = Y ⊙ DY keeps only the Diag(y) part of the Jacobian Diag(y) − yᵀy: the term "
+         "−Y ⊙ (diag(DY·Yᵀ)·1_Kᵀ) is missing.", lambda Y, Z, DY: Y * DY),
+        ("the Jacobian of softmax is missing: DZ = DY is the linear layer's; DZ = Y ⊙ (DY − diag(DY·Yᵀ)·1_Kᵀ).",
+         lambda Y, Z, DY: DY),
+        ("the correction sums over the columns (the examples of the batch); softmax couples the entries of a row, "
+         "so it is the row sum diag(DY·Yᵀ) = (DY ⊙ Y)·1_K.", lambda Y, Z, DY: Y * (DY - _columns(DY * Y))))
+
+
+def check_log_softmax_backward(fn):
+    """fn(X, W, b, DY) must return (DW, Db, DX) of the log-softmax layer Y = log-softmax(X·Wᵀ + 1_N·b):
+    DZ = DY − softmax(Z) ⊙ (DY·1_K·1_Kᵀ) (eq. (17)), DW = DZᵀ·X, Db = 1_Nᵀ·DZ, DX = DZ·W."""
+    return _softmax_family(
+        "log-softmax backward", LogSoftmax, fn,
+        ("the Jacobian of log-softmax is missing: DZ = DY is the linear layer's; DZ = DY − softmax(Z) ⊙ (DY·1_K·1_Kᵀ).",
+         lambda Y, Z, DY: DY),
+        ("the correction multiplies by the layer's output log-softmax(Z); it is softmax(Z) = e^Y: "
+         "DZ = DY − softmax(Z) ⊙ (DY·1_K·1_Kᵀ).", lambda Y, Z, DY: DY - np.log(Y) * _rows(DY)),
+        ("the correction softmax(Z) ⊙ DY misses the row sum: it is softmax(Z) ⊙ (DY·1_K·1_Kᵀ), every entry of a "
+         "row times the sum of that row of DY.", lambda Y, Z, DY: DY - Y * DY),
+        ("the correction sums DY over the columns (the examples of the batch); it is the row sum DY·1_K, "
+         "repeated over the K columns.", lambda Y, Z, DY: DY - Y * _columns(DY)))
+
+
+def _batch_norm_gradients(X, gamma, epsilon, DY, ddof=0, constant_statistics=False, mean_term=True):
+    """Dbeta, Dgamma, DX of batch normalization in NumPy, with the variance divided by N − ddof,
+    if ``constant_statistics`` the mean and variance treated as constants, and without the term
+    1_N·1_Nᵀ·DZ of (25) unless ``mean_term``; for the mistakes of check_batch_norm_backward."""
+    N = X.shape[0]
+    R = X - X.mean(axis=0, keepdims=True)
+    scale = 1 / np.sqrt(_columns(R * R) / (N - ddof) + epsilon)
+    Z, DZ = scale * R, gamma * DY
+    DX = scale * DZ if constant_statistics else \
+        scale / N * (N * DZ - mean_term * _columns(DZ) - Z * _columns(Z * DZ))
+    return {"Dbeta": _columns(DY), "Dgamma": _columns(Z * DY), "DX": DX}
+
+
+def check_batch_norm_backward(fn):
+    """fn(X, gamma, epsilon, DY) must return (Dbeta, Dgamma, DX) of batch normalization in training
+    mode, Z = (1_N·(Σ + ε)^(−1/2)) ⊙ R, Y = (1_N·γ) ⊙ Z + 1_N·β: Dβ = 1_Nᵀ·DY, Dγ = 1_Nᵀ·(Z ⊙ DY)
+    and DX of (25) with DZ = (1_N·γ) ⊙ DY."""
+    rng = np.random.default_rng(2024)
+    cases = [[_random(rng, N, K), rng.uniform(0.5, 2.0, (1, K)), 0.01, _random(rng, N, K)]
+             for N, K in [(4, 3), (5, 2), (2, 3), (3, 1)]]
+
+    def build(X, gamma, epsilon):
+        return BatchNormalization(matrix.zeros(*matrix.shape(gamma), like=gamma), gamma, epsilon=epsilon), X, {}
+
+    def changed(explanation, names=("DX",), wrong_epsilon=None, **variant):
+        def wrong(X, gamma, epsilon, DY):
+            gradients = _batch_norm_gradients(X, gamma, epsilon if wrong_epsilon is None else wrong_epsilon, DY,
+                                              **variant)
+            return {name: gradients[name] for name in names}
+        return explanation, wrong
+    mistakes = [
+        ("DX is N times too large: the factor 1/N of (25) is missing.",
+         lambda X, gamma, epsilon, DY: {"DX": X.shape[0] * _batch_norm_gradients(X, gamma, epsilon, DY)["DX"]}),
+        changed("the variance is divided by N − 1 (the unbiased estimate); the layer normalizes with the batch "
+                "variance Σ = (1/N)·diag(RᵀR)ᵀ.", ("Dgamma", "DX"), ddof=1),
+        changed("DX = (1_N·(Σ + ε)^(−1/2)) ⊙ DZ treats the batch mean and variance as constants (that is the "
+                "evaluation-mode gradient); in training they depend on X, which gives the other terms of (25).",
+                constant_statistics=True),
+        changed("the term −1_N·1_Nᵀ·DZ of (25) is missing: it comes from the batch mean, which depends on "
+                "every row of X.", mean_term=False),
+        changed("ε is missing: the layer normalizes with (Σ + ε)^(−1/2).", ("Dgamma", "DX"), wrong_epsilon=0),
+        ("the scale γ is missing: DZ = (1_N·γ) ⊙ DY.",
+         lambda X, gamma, epsilon, DY: {"DX": _batch_norm_gradients(X, 1.0, epsilon, DY)["DX"]}),
+        ("Dγ = 1_Nᵀ·(Z ⊙ DY): the normalized Z is missing.", lambda X, gamma, epsilon, DY: {"Dgamma": _columns(DY)}),
+        ("Dγ uses X where the normalized Z belongs: Dγ = 1_Nᵀ·(Z ⊙ DY).",
+         lambda X, gamma, epsilon, DY: {"Dgamma": _columns(X * DY)}),
+    ]
+    symbols = [symbolic_matrix("x", 3, 2), symbolic_matrix("gamma", 1, 2), sp.Symbol("epsilon", positive=True),
+               symbolic_matrix("dy", 3, 2)]
+    return _grade("batch normalization backward", fn, cases, _layer_gradients(build, ["Dbeta", "Dgamma", "DX"]),
+                  ["Dbeta", "Dgamma", "DX"], symbolic_case=symbols, mistakes=mistakes)
 
 
 # --- loss gradients (spec §6) ----------------------------------------------------------------

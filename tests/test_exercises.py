@@ -1,5 +1,7 @@
 """The auto-checkers of nerva_edu.exercises: they pass right answers and explain wrong ones."""
 
+import functools
+
 import numpy as np
 import pytest
 
@@ -114,6 +116,209 @@ def test_wrong_on_symbols_only_is_caught():
     def numpy_and_torch_right_sympy_wrong(X):
         return matrix.rows_sum(X) if matrix.kind(X) != "sympy" else matrix.rows_sum(X) + matrix.ones(2, 1, like=X)
     _failing(exercises.check_rows_sum, numpy_and_torch_right_sympy_wrong, "SymPy", "differs")
+
+
+# --- the other layers of §4 ------------------------------------------------------------------
+
+def _linear_part(DZ, X, W, R=None):
+    WR = W if R is None else matrix.hadamard(W, R.T)
+    DW = DZ.T @ X
+    return (DW if R is None else matrix.hadamard(DW, R.T)), matrix.columns_sum(DZ), DZ @ WR
+
+
+def _Z(X, W, b, R=None):
+    WT = W.T if R is None else matrix.hadamard(W.T, R)
+    return X @ WT + matrix.row_repeat(b, matrix.shape(X)[0])
+
+
+def activation_backward(X, W, b, act, DY):
+    return _linear_part(matrix.hadamard(DY, act.gradient(_Z(X, W, b))), X, W)
+
+
+def activation_dropout_backward(X, W, b, R, act, DY):
+    return _linear_part(matrix.hadamard(DY, act.gradient(_Z(X, W, b, R))), X, W, R)
+
+
+def linear_dropout_backward(X, W, R, DY):
+    return _linear_part(DY, X, W, R)
+
+
+def _softmax(Z):
+    E = np.exp(Z - Z.max(axis=1, keepdims=True))
+    return E / E.sum(axis=1, keepdims=True)
+
+
+def softmax_backward(X, W, b, DY):
+    Y = _softmax(_Z(X, W, b))
+    return _linear_part(Y * (DY - (DY * Y).sum(axis=1, keepdims=True)), X, W)
+
+
+def log_softmax_backward(X, W, b, DY):
+    return _linear_part(DY - _softmax(_Z(X, W, b)) * DY.sum(axis=1, keepdims=True), X, W)
+
+
+def srelu_backward(X, W, b, al, tl, ar, tr, DY, right=None):
+    Z = _Z(X, W, b)
+    left = Z <= tl
+    right = (~left & (Z >= tr)) if right is None else right(Z)
+    DW, Db, DX = _linear_part(DY * np.where(left, al, np.where(right, ar, 1)), X, W)
+    return (DW, Db, np.sum(DY * np.where(left, Z - tl, 0)), np.sum(DY * np.where(left, 1 - al, 0)),
+            np.sum(DY * np.where(right, Z - tr, 0)), np.sum(DY * np.where(right, 1 - ar, 0)), DX)
+
+
+def batch_norm_backward(X, gamma, epsilon, DY, N_variance=None, keep_mean_term=True, one_over_N=True):
+    N = X.shape[0]
+    R = X - X.mean(axis=0, keepdims=True)
+    scale = 1 / np.sqrt((R ** 2).sum(axis=0, keepdims=True) / (N_variance or N) + epsilon)
+    Z, DZ = scale * R, gamma * DY
+    DX = N * DZ - (DZ.sum(axis=0, keepdims=True) if keep_mean_term else 0) - Z * (Z * DZ).sum(axis=0, keepdims=True)
+    return DY.sum(axis=0, keepdims=True), (Z * DY).sum(axis=0, keepdims=True), (scale / N if one_over_N else scale) * DX
+
+
+def batch_norm_backward_symbolic(X, gamma, epsilon, DY):
+    N = matrix.shape(X)[0]
+    R = X - matrix.row_repeat(matrix.columns_mean(X), N)
+    scale = matrix.row_repeat(matrix.inv_sqrt(matrix.columns_mean(matrix.hadamard(R, R)), epsilon), N)
+    Z, DZ = matrix.hadamard(scale, R), matrix.hadamard(matrix.row_repeat(gamma, N), DY)
+    DX = N * DZ - matrix.row_repeat(matrix.columns_sum(DZ), N) \
+        - matrix.hadamard(Z, matrix.row_repeat(matrix.columns_sum(matrix.hadamard(Z, DZ)), N))
+    return matrix.columns_sum(DY), matrix.columns_sum(matrix.hadamard(Z, DY)), matrix.hadamard(scale / N, DX)
+
+
+@pytest.mark.parametrize("check, submission, proven", [
+    (exercises.check_activation_backward, activation_backward, True),
+    (exercises.check_activation_dropout_backward, activation_dropout_backward, True),
+    (exercises.check_linear_dropout_backward, linear_dropout_backward, True),
+    (exercises.check_softmax_backward, softmax_backward, False),
+    (exercises.check_log_softmax_backward, log_softmax_backward, False),
+    (exercises.check_srelu_backward, srelu_backward, False),
+    (exercises.check_batch_norm_backward, batch_norm_backward, False),
+    (exercises.check_batch_norm_backward, batch_norm_backward_symbolic, True),
+])
+def test_correct_layer_gradients_pass(check, submission, proven):
+    verdict = check(submission)
+    assert verdict.passed, str(verdict)
+    assert ("SymPy symbols" in str(verdict)) == proven, str(verdict)
+
+
+def test_activation_mistakes_are_explained():
+    check = exercises.check_activation_backward
+
+    def forgot_derivative(X, W, b, act, DY):
+        return _linear_part(DY, X, W)
+
+    def derivative_at_Y(X, W, b, act, DY):
+        return _linear_part(DY * act.gradient(act(_Z(X, W, b))), X, W)
+
+    def transposed_DW(X, W, b, act, DY):
+        DW, Db, DX = activation_backward(X, W, b, act, DY)
+        return DW.T, Db, DX
+
+    def rows_sum_Db(X, W, b, act, DY):
+        DW, Db, DX = activation_backward(X, W, b, act, DY)
+        return DW, (DY * act.gradient(_Z(X, W, b))).sum(axis=1, keepdims=True), DX
+
+    _failing(check, forgot_derivative, "factor act'(Z) of the chain rule is missing")
+    _failing(check, derivative_at_Y, "evaluated at the output Y = act(Z)")
+    _failing(check, transposed_DW, "DW", "transpose of the expected result")
+    _failing(check, rows_sum_Db, "Db", "expected (1, 4)")
+    _failing(check, lambda X, W, b, act, DY: (activation_backward(X, W, b, act, DY)[0], *_linear_part(DY, X, W)[1:]),
+             "DX is computed from DY")
+
+
+def test_dropout_mistakes_are_explained():
+    check = exercises.check_linear_dropout_backward
+    _failing(check, lambda X, W, R, DY: (DY.T @ X, *linear_dropout_backward(X, W, R, DY)[1:]), "mask is missing in DW")
+    _failing(check, lambda X, W, R, DY: (*linear_dropout_backward(X, W, R, DY)[:2], DY @ W), "mask is missing in DX")
+
+    def untransposed(X, W, R, DY):          # runs only where the mask is square (D = K)
+        DW, Db, DX = linear_dropout_backward(X, W, R, DY)
+        return ((DY.T @ X) * R if R.shape[0] == R.shape[1] else DW), Db, DX
+    _failing(check, untransposed, "mask is not transposed in DW")
+    check = exercises.check_activation_dropout_backward
+    _failing(check, lambda X, W, b, R, act, DY: _linear_part(DY, X, W, R), "factor act'(Z) of the chain rule")
+
+    def forgot_mask_in_DX(X, W, b, R, act, DY):
+        DW, Db, _ = activation_dropout_backward(X, W, b, R, act, DY)
+        return DW, Db, (DY * act.gradient(_Z(X, W, b, R))) @ W
+    _failing(check, forgot_mask_in_DX, "mask is missing in DX")
+
+
+def test_softmax_mistakes_are_explained():
+    check = exercises.check_softmax_backward
+
+    def diagonal_only(X, W, b, DY):
+        Y = _softmax(_Z(X, W, b))
+        return _linear_part(DY * Y * (1 - Y), X, W)
+
+    def columns_correction(X, W, b, DY):
+        Y = _softmax(_Z(X, W, b))
+        return _linear_part(Y * (DY - (DY * Y).sum(axis=0, keepdims=True)), X, W)
+    _failing(check, diagonal_only, "only the diagonal of the softmax Jacobian", "−y_i·y_j")
+    _failing(check, columns_correction, "sums over the columns")
+    _failing(check, lambda X, W, b, DY: _linear_part(_softmax(_Z(X, W, b)) * DY, X, W), "keeps only the Diag(y) part")
+    _failing(check, lambda X, W, b, DY: _linear_part(DY, X, W), "the Jacobian of softmax is missing")
+
+
+def test_log_softmax_mistakes_are_explained():
+    check = exercises.check_log_softmax_backward
+
+    def with_output(X, W, b, DY):
+        Z = _Z(X, W, b)
+        Y = Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
+        return _linear_part(DY - Y * DY.sum(axis=1, keepdims=True), X, W)
+    _failing(check, with_output, "the layer's output log-softmax(Z)", "e^Y")
+    _failing(check, lambda X, W, b, DY: _linear_part(DY - _softmax(_Z(X, W, b)) * DY, X, W), "misses the row sum")
+    _failing(check, lambda X, W, b, DY: _linear_part(DY - _softmax(_Z(X, W, b)) * DY.sum(axis=0, keepdims=True), X, W),
+             "sums DY over the columns")
+    _failing(check, lambda X, W, b, DY: _linear_part(DY, X, W), "the Jacobian of log-softmax is missing")
+
+
+def test_srelu_mistakes_are_explained():
+    check = exercises.check_srelu_backward
+    def printed_condition(X, W, b, al, tl, ar, tr, DY):      # the spec's printed condition z ≥ t_r
+        return srelu_backward(X, W, b, al, tl, ar, tr, DY, right=lambda Z: Z >= tr)
+
+    def unweighted_Dal(X, W, b, al, tl, ar, tr, DY):
+        gradients = list(srelu_backward(X, W, b, al, tl, ar, tr, DY))
+        Z = _Z(X, W, b)
+        gradients[2] = np.sum(np.where(Z <= tl, Z - tl, 0))
+        return tuple(gradients)
+
+    def columns_Dtl(X, W, b, al, tl, ar, tr, DY):
+        gradients = list(srelu_backward(X, W, b, al, tl, ar, tr, DY))
+        gradients[3] = (DY * np.where(_Z(X, W, b) <= tl, 1 - al, 0)).sum(axis=0, keepdims=True)
+        return tuple(gradients)
+
+    def forgot_derivative(X, W, b, al, tl, ar, tr, DY):
+        return (*_linear_part(DY, X, W)[:2], *srelu_backward(X, W, b, al, tl, ar, tr, DY)[2:6], DY @ W)
+    _failing(check, printed_condition, "Dar also counts the entries z ≤ t_l", "errata")
+    _failing(check, unweighted_Dal, "Dal sums A^l", "without weighting it by DY")
+    _failing(check, columns_Dtl, "Dtl", "expected a scalar", "elements_sum")
+    _failing(check, forgot_derivative, "factor act'(Z) of the chain rule is missing")
+
+
+def test_batch_norm_mistakes_are_explained():
+    check = exercises.check_batch_norm_backward
+    _failing(check, functools.partial(batch_norm_backward, one_over_N=False), "factor 1/N of (25) is missing")
+    _failing(check, lambda X, gamma, epsilon, DY: batch_norm_backward(X, gamma, epsilon, DY, N_variance=X.shape[0] - 1),
+             "divided by N − 1")
+    _failing(check, lambda X, gamma, epsilon, DY: batch_norm_backward(X, gamma, 0, DY), "ε is missing")
+    _failing(check, lambda X, gamma, epsilon, DY: batch_norm_backward(X, 1.0, epsilon, DY), "the scale γ is missing")
+
+    def constant_statistics(X, gamma, epsilon, DY):
+        R = X - X.mean(axis=0, keepdims=True)
+        scale = 1 / np.sqrt((R ** 2).mean(axis=0, keepdims=True) + epsilon)
+        Dbeta, Dgamma, _ = batch_norm_backward(X, gamma, epsilon, DY)
+        return Dbeta, Dgamma, scale * gamma * DY
+    _failing(check, constant_statistics, "treats the batch mean and variance as constants")
+
+    def Dgamma_without_Z(X, gamma, epsilon, DY):
+        Dbeta, _, DX = batch_norm_backward(X, gamma, epsilon, DY)
+        return Dbeta, DY.sum(axis=0, keepdims=True), DX
+    _failing(check, Dgamma_without_Z, "the normalized Z is missing")
+    _failing(check, lambda X, gamma, epsilon, DY: batch_norm_backward(X, gamma, epsilon, DY, keep_mean_term=False),
+             "the term −1_N·1_Nᵀ·DZ of (25) is missing")
 
 
 # --- loss gradients --------------------------------------------------------------------------
