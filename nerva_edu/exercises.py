@@ -453,16 +453,17 @@ ACTIVATION_MISTAKES = [
 ]
 
 
-def _dropout_mistakes(DZ):
-    """The mask forgotten or not transposed, for a layer whose pre-activation has gradient DZ(p)."""
+def _dropout_mistakes(DZ, DZ_name="DZ"):
+    """The mask forgotten or not transposed, for a layer whose pre-activation has the gradient
+    DZ(p) (named ``DZ_name`` in the explanations)."""
     return [
-        ("the mask is missing in DW: DW = (DZᵀ·X) ⊙ Rᵀ, and a dropped weight gets no gradient.",
+        (f"the mask is missing in DW: DW = ({DZ_name}ᵀ·X) ⊙ Rᵀ, and a dropped weight gets no gradient.",
          lambda p: {"DW": DZ(p).T @ p["X"]}),
-        ("the mask is missing in DX: DX = DZ·(W ⊙ Rᵀ), and the input only sees the weights that were kept.",
+        (f"the mask is missing in DX: DX = {DZ_name}·(W ⊙ Rᵀ), and the input only sees the weights that were kept.",
          lambda p: {"DX": DZ(p) @ p["W"]}),
-        ("the mask is not transposed in DW: R is D×K like Wᵀ, so DW = (DZᵀ·X) ⊙ Rᵀ.",
+        (f"the mask is not transposed in DW: R is D×K like Wᵀ, so DW = ({DZ_name}ᵀ·X) ⊙ Rᵀ.",
          lambda p: {"DW": (DZ(p).T @ p["X"]) * p["R"]}),
-        ("the mask is not transposed in DX: R is D×K like Wᵀ, so DX = DZ·(W ⊙ Rᵀ).",
+        (f"the mask is not transposed in DX: R is D×K like Wᵀ, so DX = {DZ_name}·(W ⊙ Rᵀ).",
          lambda p: {"DX": DZ(p) @ (p["W"] * p["R"])}),
     ]
 
@@ -521,7 +522,7 @@ def check_linear_dropout_backward(fn):
     symbols = _symbols(symbolic_matrix("r", 3, 2))
     return _grade("linear dropout backward", fn, cases, _layer_gradients(build, _THREE), _THREE,
                   symbolic_case=symbols[:2] + symbols[3:],
-                  mistakes=_mistakes(lambda X, W, R, DY: _parts(X, W, 0, DY, R), *_dropout_mistakes(lambda p: p["DY"])))
+                  mistakes=_mistakes(lambda X, W, R, DY: _parts(X, W, 0, DY, R), *_dropout_mistakes(lambda p: p["DY"], "DY")))
 
 
 SRELU_GRADIENTS = ["DW", "Db", "Dal", "Dtl", "Dar", "Dtr", "DX"]
