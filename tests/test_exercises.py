@@ -317,6 +317,9 @@ def test_batch_norm_mistakes_are_explained():
         Dbeta, _, DX = batch_norm_backward(X, gamma, epsilon, DY)
         return Dbeta, DY.sum(axis=0, keepdims=True), DX
     _failing(check, Dgamma_without_Z, "the normalized Z is missing")
+    _failing(check, lambda X, gamma, epsilon, DY: (DY.sum(axis=0, keepdims=True), (X * DY).sum(axis=0, keepdims=True),
+                                                   batch_norm_backward(X, gamma, epsilon, DY)[2]),
+             "Dγ uses X where the normalized Z belongs")
     _failing(check, lambda X, gamma, epsilon, DY: batch_norm_backward(X, gamma, epsilon, DY, keep_mean_term=False),
              "the term −1_N·1_Nᵀ·DZ of (25) is missing")
 
