@@ -5,7 +5,9 @@ shapes, then on float64 torch tensors, then on small SymPy matrices of symbols, 
 with the library's own code (``nerva_edu.matrix``, ``nerva_edu.layers``, ``nerva_edu.softmax``,
 ``nerva_edu.losses``) and, for gradients, with torch autograd. A wrong answer is explained: a wrong shape, a 1-D
 result where the spec has a row or column vector, a transposed result, a wrong sign, a
-constant factor (a mean where a sum was meant), rows and columns swapped.
+constant factor (a mean where a sum was meant), rows and columns swapped; the layer checkers
+also recognize the mistakes typical of their layer (a forgotten derivative factor or mask, the
+diagonal of the softmax Jacobian only, the unbiased variance in batch normalization, ...).
 
 The verdict prints as one short paragraph, is true or false, and ``verdict.assert_passed()``
 raises AssertionError with the explanation (for a student's CI under nbval or pytest)::
@@ -435,7 +437,8 @@ def _linear_part(DZ, p):
 
 def _mistakes(parts, *mistakes):
     """Mistakes written on the parts of a case, as _grade takes them (on the arguments)."""
-    return [(explanation, lambda *arguments, wrong=wrong: wrong(parts(*arguments))) for explanation, wrong in mistakes]
+    return [(explanation, lambda *arguments, wrong=wrong: wrong(parts(*arguments)))
+            for explanation, wrong in mistakes]
 
 
 def _only(name, DZ):
@@ -443,7 +446,7 @@ def _only(name, DZ):
     return lambda p: {name: _linear_part(DZ(p), p)[name]}
 
 
-ACTIVATION_MISTAKES = [
+_ACTIVATION_MISTAKES = [
     ("the factor act'(Z) of the chain rule is missing: DZ = DY ⊙ act'(Z), and DW, Db, DX are computed from DZ, "
      "not from DY.", lambda p: _linear_part(p["DY"], p)),
     ("act' is evaluated at the output Y = act(Z); it belongs at the pre-activation Z: DZ = DY ⊙ act'(Z).",
@@ -459,7 +462,8 @@ def _dropout_mistakes(DZ, DZ_name="DZ"):
     return [
         (f"the mask is missing in DW: DW = ({DZ_name}ᵀ·X) ⊙ Rᵀ, and a dropped weight gets no gradient.",
          lambda p: {"DW": DZ(p).T @ p["X"]}),
-        (f"the mask is missing in DX: DX = {DZ_name}·(W ⊙ Rᵀ), and the input only sees the weights that were kept.",
+        (f"the mask is missing in DX: DX = {DZ_name}·(W ⊙ Rᵀ), and the input only sees the weights that were "
+         "kept.",
          lambda p: {"DX": DZ(p) @ p["W"]}),
         (f"the mask is not transposed in DW: R is D×K like Wᵀ, so DW = ({DZ_name}ᵀ·X) ⊙ Rᵀ.",
          lambda p: {"DW": (DZ(p).T @ p["X"]) * p["R"]}),
@@ -495,20 +499,21 @@ def check_activation_backward(fn):
     return _grade("activation backward", fn, cases,
                   _layer_gradients(lambda X, W, b, act: (Activation(W, b, act), X, {}), _THREE), _THREE,
                   symbolic_case=_symbols(Tanh()),
-                  mistakes=_mistakes(lambda X, W, b, act, DY: _parts(X, W, b, DY, act=act), *ACTIVATION_MISTAKES))
+                  mistakes=_mistakes(lambda X, W, b, act, DY: _parts(X, W, b, DY, act=act), *_ACTIVATION_MISTAKES))
 
 
 def check_activation_dropout_backward(fn):
     """fn(X, W, b, R, act, DY) must return (DW, Db, DX) of the activation dropout layer
     Y = act(X(Wᵀ ⊙ R) + 1_N·b): DZ = DY ⊙ act'(Z), DW = (DZᵀ·X) ⊙ Rᵀ, Db = 1_Nᵀ·DZ, DX = DZ(W ⊙ Rᵀ)."""
-    cases = _layer_cases(np.random.default_rng(2024), lambda rng, D, K: [_mask(rng, D, K), _ACTIVATIONS[(D + K) % 2]])
+    cases = _layer_cases(np.random.default_rng(2024),
+                         lambda rng, D, K: [_mask(rng, D, K), _ACTIVATIONS[(D + K) % 2]])
 
     def build(X, W, b, R, act):
         return ActivationDropout(W, b, act, keep_probability=0.5), X, {"R": R}
     return _grade("activation dropout backward", fn, cases, _layer_gradients(build, _THREE), _THREE,
                   symbolic_case=_symbols(symbolic_matrix("r", 3, 2), Tanh()),
                   mistakes=_mistakes(lambda X, W, b, R, act, DY: _parts(X, W, b, DY, R, act),
-                                     *ACTIVATION_MISTAKES, *_dropout_mistakes(_activation_DZ)))
+                                     *_ACTIVATION_MISTAKES, *_dropout_mistakes(_activation_DZ)))
 
 
 def check_linear_dropout_backward(fn):
@@ -522,10 +527,11 @@ def check_linear_dropout_backward(fn):
     symbols = _symbols(symbolic_matrix("r", 3, 2))
     return _grade("linear dropout backward", fn, cases, _layer_gradients(build, _THREE), _THREE,
                   symbolic_case=symbols[:2] + symbols[3:],
-                  mistakes=_mistakes(lambda X, W, R, DY: _parts(X, W, 0, DY, R), *_dropout_mistakes(lambda p: p["DY"], "DY")))
+                  mistakes=_mistakes(lambda X, W, R, DY: _parts(X, W, 0, DY, R),
+                                     *_dropout_mistakes(lambda p: p["DY"], "DY")))
 
 
-SRELU_GRADIENTS = ["DW", "Db", "Dal", "Dtl", "Dar", "Dtr", "DX"]
+_SRELU_GRADIENTS = ["DW", "Db", "Dal", "Dtl", "Dar", "Dtr", "DX"]
 _SRELU_DERIVATIVES = {"Dal": "Al", "Dtl": "Tl", "Dar": "Ar", "Dtr": "Tr"}    # D<parameter>: its matrix
 
 
@@ -534,14 +540,16 @@ def _srelu_mistakes():
         return (f"{name} also counts the entries z ≤ t_l that are ≥ t_r: when the thresholds overlap (t_l ≥ t_r) "
                 "the first piece wins, so A^r and T^r are 0 there (the spec's printed condition z ≥ t_r misses "
                 "this; see the errata appendix)."), \
-            lambda p: {name: np.sum(p["DY"] * np.where(p["Z"] >= p["act"].tr, derivative(p["act"], p["Z"]), 0))}
+            lambda p: {name: np.sum(p["DY"] * np.where(p["Z"] >= p["act"].tr, derivative(p["act"], p["Z"]),
+                                                       0))}
 
     def unweighted(name, matrix_name):
         symbol = f"{matrix_name[0]}^{matrix_name[1].lower()}"
         return (f"{name} sums {symbol} (the derivative of srelu in the parameter) without weighting it by DY: "
                 f"{name} = 1_Nᵀ·(DY ⊙ {symbol})·1_K."), \
             lambda p: {name: np.sum(getattr(p["act"], matrix_name)(p["Z"]))}
-    return [printed_condition("Dar", lambda act, Z: Z - act.tr), printed_condition("Dtr", lambda act, Z: 1 - act.ar)] \
+    return [printed_condition("Dar", lambda act, Z: Z - act.tr),
+            printed_condition("Dtr", lambda act, Z: 1 - act.ar)] \
         + [unweighted(name, matrix_name) for name, matrix_name in _SRELU_DERIVATIVES.items()]
 
 
@@ -560,20 +568,17 @@ def check_srelu_backward(fn):
 
     def parts(X, W, b, al, tl, ar, tr, DY):
         return _parts(X, W, b, DY, act=SReLU(al, tl, ar, tr))
-    return _grade("SReLU backward", fn, cases, _layer_gradients(build, SRELU_GRADIENTS), SRELU_GRADIENTS,
-                  mistakes=_mistakes(parts, *ACTIVATION_MISTAKES, *_srelu_mistakes()))
+    return _grade("SReLU backward", fn, cases, _layer_gradients(build, _SRELU_GRADIENTS), _SRELU_GRADIENTS,
+                  mistakes=_mistakes(parts, *_ACTIVATION_MISTAKES, *_srelu_mistakes()))
 
 
 def _softmax_family(exercise, layer_class, fn, *mistakes):
     """Grade a softmax-type layer fn(X, W, b, DY) -> (DW, Db, DX); ``mistakes`` are pairs
     (explanation, wrong DZ(Y, Z, DY)) with Y = softmax(Z) (not the layer's output)."""
     cases = _layer_cases(np.random.default_rng(2024), lambda rng, D, K: [])
-
-    def parts(X, W, b, DY):
-        return _parts(X, W, b, DY)
-    return _grade(exercise, fn, cases, _layer_gradients(lambda X, W, b: (layer_class(W, b), X, {}), _THREE), _THREE,
-                  symbolic_case=_symbols(),
-                  mistakes=_mistakes(parts, *[(explanation, lambda p, DZ=DZ: _linear_part(
+    reference = _layer_gradients(lambda X, W, b: (layer_class(W, b), X, {}), _THREE)
+    return _grade(exercise, fn, cases, reference, _THREE, symbolic_case=_symbols(),
+                  mistakes=_mistakes(_parts, *[(explanation, lambda p, DZ=DZ: _linear_part(
                       DZ(stable_softmax_batch(p["Z"]), p["Z"], p["DY"]), p)) for explanation, DZ in mistakes]))
 
 
@@ -606,7 +611,8 @@ def check_log_softmax_backward(fn):
     DZ = DY − softmax(Z) ⊙ (DY·1_K·1_Kᵀ) (eq. (17)), DW = DZᵀ·X, Db = 1_Nᵀ·DZ, DX = DZ·W."""
     return _softmax_family(
         "log-softmax backward", LogSoftmax, fn,
-        ("the Jacobian of log-softmax is missing: DZ = DY is the linear layer's; DZ = DY − softmax(Z) ⊙ (DY·1_K·1_Kᵀ).",
+        ("the Jacobian of log-softmax is missing: DZ = DY is the linear layer's; "
+         "DZ = DY − softmax(Z) ⊙ (DY·1_K·1_Kᵀ).",
          lambda Y, Z, DY: DY),
         ("the correction multiplies by the layer's output log-softmax(Z); it is softmax(Z) = e^Y: "
          "DZ = DY − softmax(Z) ⊙ (DY·1_K·1_Kᵀ).", lambda Y, Z, DY: DY - np.log(Y) * _rows(DY)),
@@ -659,7 +665,8 @@ def check_batch_norm_backward(fn):
         changed("ε is missing: the layer normalizes with (Σ + ε)^(−1/2).", ("Dgamma", "DX"), wrong_epsilon=0),
         ("the scale γ is missing: DZ = (1_N·γ) ⊙ DY.",
          lambda X, gamma, epsilon, DY: {"DX": _batch_norm_gradients(X, 1.0, epsilon, DY)["DX"]}),
-        ("Dγ = 1_Nᵀ·(Z ⊙ DY): the normalized Z is missing.", lambda X, gamma, epsilon, DY: {"Dgamma": _columns(DY)}),
+        ("Dγ = 1_Nᵀ·(Z ⊙ DY): the normalized Z is missing.",
+         lambda X, gamma, epsilon, DY: {"Dgamma": _columns(DY)}),
         ("Dγ uses X where the normalized Z belongs: Dγ = 1_Nᵀ·(Z ⊙ DY).",
          lambda X, gamma, epsilon, DY: {"Dgamma": _columns(X * DY)}),
     ]

@@ -91,6 +91,8 @@ def derive_gradients(layer, X, at=None, **options):
     ``layer.parameter_names``.
     """
     from nerva_edu.matrix import elements_sum, hadamard
+    if not isinstance(X, sp.MatrixBase):
+        raise TypeError(f"derive_gradients: X must be a SymPy matrix of symbols, got a {type(X).__name__}")
     Y = layer.feedforward(X, **options)
     C = symbolic_matrix("c", *Y.shape)
     loss = elements_sum(hadamard(Y, C))
