@@ -425,12 +425,12 @@ def _first_match(actual, mistakes, close):
 
 INIT_SHAPES = [(150, 400), (400, 150)]   # K×D with K ≠ D, so that fan-in and fan-out differ; 60000 entries
 _KURTOSIS = {"uniform": 1.8, "normal": 3.0}                    # E[(w − μ)⁴] / Var(w)² of each shape
-Z = 6                                                          # tolerance in standard errors
+TOLERANCE_Z = 6                                                # tolerance in standard errors
 
 
 def _variance_tolerance(variance, kind, n):
-    """Z standard errors of the sample variance of n entries: σ²·√((κ − 1)/n)."""
-    return Z * variance * math.sqrt((_KURTOSIS[kind] - 1) / n)
+    """TOLERANCE_Z standard errors of the sample variance of n entries: σ²·√((κ − 1)/n)."""
+    return TOLERANCE_Z * variance * math.sqrt((_KURTOSIS[kind] - 1) / n)
 
 
 def _initializer_mistakes(name, K, D):
@@ -477,11 +477,12 @@ def check_initializer(fn, name):
     distribution of the initializer ``name`` (a key of ``nerva_edu.init.DISTRIBUTIONS``: Xavier,
     NormalizedXavier, He, XavierNormal, HeUniform).
 
-    The draw is random, so the checker tests statistics on 60000 entries, with tolerances of six
-    standard errors computed from the sample size (a correct answer fails with a probability
-    below 10⁻⁸): mean 0, the variance of the table, the shape of the distribution (uniform with
-    its bound, or normal), on a K×D and a D×K matrix so that fan-in and fan-out differ; and
-    that the same seed gives the same matrix.
+    The draw is random, so the checker tests statistics of 60000 entries against tolerances of six
+    standard errors computed from the sample size: mean 0, the variance of the table, the shape of
+    the distribution (uniform with its bound, or normal), on a K×D and a D×K matrix so that fan-in
+    and fan-out differ; and that the same seed gives the same matrix. Over random seeds a correct
+    answer would fail with a probability of about 10⁻⁸; the checker's seed is fixed, so a verdict
+    is reproducible.
     """
     if name not in init.DISTRIBUTIONS:
         raise ValueError(f"check_initializer: unknown initializer {name!r}; accepted: {', '.join(init.DISTRIBUTIONS)}")
@@ -501,9 +502,9 @@ def check_initializer(fn, name):
                                       "the generator rng it is given, not from np.random or a new generator."])
         n, v = W.size, variance(K, D)
         where = f"for K×D = {K}×{D}"
-        if abs(W.mean()) > Z * math.sqrt(v / n):
+        if abs(W.mean()) > TOLERANCE_Z * math.sqrt(v / n):
             return Verdict(exercise, [f"the mean of W {where} is {W.mean():.4g}; the entries must have mean 0 "
-                                      f"(tolerance ±{Z * math.sqrt(v / n):.2g})."])
+                                      f"(tolerance ±{TOLERANCE_Z * math.sqrt(v / n):.2g})."])
         sample = W.var()
         if abs(sample - v) > _variance_tolerance(v, kind, n):
             mistake = _first_match(sample, _initializer_mistakes(name, K, D),
@@ -531,28 +532,28 @@ def check_initializer(fn, name):
 
 def _momentum_mistakes(rule, theta, g, eta, Delta, mu):
     """(explanation, (θ', Δ')) of the typical wrong momentum or Nesterov steps on the same inputs."""
-    new_Delta = mu * Delta - eta * g
-    momentum, nesterov = theta + new_Delta, theta + mu * new_Delta - eta * g
+    def update(new_Delta, sign=1):
+        """The rule's θ' from the velocity new_Delta (sign: of Nesterov's final −η·Dθ)."""
+        return theta + new_Delta if rule == "Momentum" else theta + mu * new_Delta - sign * eta * g
+
+    right, uphill, both = mu * Delta - eta * g, mu * Delta + eta * g, mu * (Delta - eta * g)
     velocity = mu * Delta + g                              # torch's v' = μ·v + Dθ, with Δ read as v
+    torch_theta = theta - eta * (velocity if rule == "Momentum" else g + mu * velocity)
     mistakes = [
-        ("wrong sign: it adds η·Dθ; the update goes against the gradient, Δ' = μ·Δ − η·Dθ",
-         ((momentum if rule == "Momentum" else nesterov) + 2 * eta * g * (1 if rule == "Momentum" else 1 + mu),
-          mu * Delta + eta * g)),
-        ("θ is updated with the old Δ (θ' = θ + Δ): compute Δ' = μ·Δ − η·Dθ first, then θ'", (theta + Delta, new_Delta)),
-        ("μ multiplies η·Dθ too (Δ' = μ·(Δ − η·Dθ)); only the old Δ is multiplied by μ",
-         ((theta + mu * (Delta - eta * g)) if rule == "Momentum" else theta + mu * mu * (Delta - eta * g) - eta * g,
-          mu * (Delta - eta * g))),
+        ("wrong sign: it adds η·Dθ; the update goes against the gradient, Δ' = μ·Δ − η·Dθ", (update(uphill, -1), uphill)),
+        ("θ is updated with the old Δ: compute Δ' = μ·Δ − η·Dθ first, then θ' from Δ'", (update(Delta), right)),
+        ("μ multiplies η·Dθ too (Δ' = μ·(Δ − η·Dθ)); only the old Δ is multiplied by μ", (update(both), both)),
         ("it keeps torch's velocity v' = μ·v + Dθ (θ' = θ − η·v') instead of the spec's Δ' = μ·Δ − η·Dθ; "
-         "Δ = −η·v is a different state, and the two part ways as soon as η changes",
-         (theta - eta * (velocity if rule == "Momentum" else g + mu * velocity), velocity)),
+         "Δ = −η·v is a different state, and the two part ways as soon as η changes", (torch_theta, velocity)),
     ]
     if rule == "Momentum":
-        mistakes.append(("this is Nesterov's update θ' = θ + μ·Δ' − η·Dθ; momentum is θ' = θ + Δ'", (nesterov, new_Delta)))
-    else:
-        mistakes += [("this is plain momentum θ' = θ + Δ'; Nesterov's is θ' = θ + μ·Δ' − η·Dθ", (momentum, new_Delta)),
-                     ("the final −η·Dθ is missing: Nesterov's is θ' = θ + μ·Δ' − η·Dθ", (theta + mu * new_Delta,
-                                                                                       new_Delta))]
-    return mistakes
+        confused = [("this is Nesterov's update θ' = θ + μ·Δ' − η·Dθ; momentum is θ' = θ + Δ'",
+                     (theta + mu * right - eta * g, right))]
+    else:       # plain momentum is also Nesterov's formula with the old Δ: θ + μ·Δ − η·Dθ = θ + Δ'
+        confused = [("this is plain momentum θ' = θ + Δ' (or Nesterov's formula with the old Δ); Nesterov's is "
+                     "θ' = θ + μ·Δ' − η·Dθ with the new Δ'", (theta + right, right)),
+                    ("the final −η·Dθ is missing: Nesterov's is θ' = θ + μ·Δ' − η·Dθ", (theta + mu * right, right))]
+    return confused + mistakes
 
 
 def check_optimizer_step(fn, rule="Momentum", mu=0.7):
@@ -563,8 +564,8 @@ def check_optimizer_step(fn, rule="Momentum", mu=0.7):
         Nesterov:  Δ' = μ·Δ − η·Dθ,  θ' = θ + μ·Δ' − η·Dθ
 
     It runs four steps on a 3×2 NumPy parameter with changing η, each from the library's state
-    (starting from a nonzero Δ), one on a scalar parameter (a Python float, like SReLU's a_l) and one on SymPy
-    symbols. Updating θ and Δ in place is allowed (the library does, to avoid copies) but the
+    (starting from a nonzero Δ), one on a scalar parameter (a Python float, like SReLU's a_l) and
+    one on SymPy symbols. Updating θ and Δ in place is allowed (the library does, to avoid copies) but the
     values must be returned; changing Dθ is not allowed.
     """
     from nerva_edu.optimizers import OPTIMIZERS
@@ -575,17 +576,17 @@ def check_optimizer_step(fn, rule="Momentum", mu=0.7):
     theta, Delta, in_place = rng.standard_normal((3, 2)), 0.1 * rng.standard_normal((3, 2)), []   # Δ ≠ 0: a state
     for step, eta in enumerate((0.1, 0.05, 0.2, 0.1), start=1):
         g = rng.standard_normal((3, 2))
-        inputs = [theta.copy(), g.copy(), eta, Delta.copy()]
+        given_theta, given_g, given_Delta = theta.copy(), g.copy(), Delta.copy()
         expected = library.step(theta.copy(), g, eta, Delta.copy())
         try:
-            result = fn(inputs[0], inputs[1], eta, inputs[3], mu)
+            result = fn(given_theta, given_g, eta, given_Delta, mu)
         except Exception as error:
             return Verdict(exercise, [f"raised {type(error).__name__}: {error} (step {step})."])
         where = f"in step {step}, η = {eta}, μ = {mu}"
-        if not np.array_equal(inputs[1], g):
+        if not np.array_equal(given_g, g):
             return Verdict(exercise, [f"it changes the gradient Dθ in place {where}; only θ and Δ may change."])
         if result is None:
-            changed = not np.array_equal(inputs[0], theta)
+            changed = not np.array_equal(given_theta, theta)
             return Verdict(exercise, ["it returns None" + (" (it changed θ in place)" if changed else "") +
                                       ": return (θ', Δ'); a scalar parameter or a SymPy value cannot change in place."])
         try:
@@ -596,15 +597,16 @@ def check_optimizer_step(fn, rule="Momentum", mu=0.7):
         if any(problems):
             mistake = _first_match(got, _momentum_mistakes(rule, theta, g, eta, Delta, mu), _all_close)
             return Verdict(exercise, [f"{mistake} ({where})." if mistake else next(p for p in problems if p)])
-        in_place.append(result[0] is inputs[0] and np.array_equal(inputs[0], expected[0]))
+        in_place.append(result[0] is given_theta and np.array_equal(given_theta, expected[0]))
         theta, Delta = expected
     verdict = Verdict(exercise, [], ["4 NumPy steps with changing η"])
+    expected = library.step(0.5, 0.25, 0.1, -0.02)
     try:
         scalar = _outputs(fn(0.5, 0.25, 0.1, -0.02, mu), ["θ'", "Δ'"])
-    except Exception:
-        scalar = None
-    expected = library.step(0.5, 0.25, 0.1, -0.02)
-    if scalar is None or not np.allclose([float(v) for v in scalar], expected, rtol=1e-12):
+        right = np.allclose([float(value) for value in scalar], expected, rtol=1e-12)
+    except Exception:                # arrays only (e.g. theta[...] = ...), or no values returned
+        scalar, right = None, False
+    if not right:
         verdict.problems.append(f"on a scalar parameter (θ = 0.5, Dθ = 0.25, η = 0.1, Δ = −0.02) it returns {scalar}, "
                                 f"expected {tuple(round(v, 6) for v in expected)}.")
         return verdict
@@ -612,9 +614,9 @@ def check_optimizer_step(fn, rule="Momentum", mu=0.7):
     symbols = [symbolic_matrix("theta", 2, 1), symbolic_matrix("g", 2, 1), sp.Symbol("eta", positive=True),
                symbolic_matrix("Delta", 2, 1)]
     mu_symbol = sp.Symbol("mu", positive=True)
-    _symbolic(verdict, lambda *args: fn(*[a.copy() if isinstance(a, sp.MatrixBase) else a for a in args], mu_symbol),
-              symbols, lambda *args: OPTIMIZERS[rule][0](mu_symbol).step(*[a.copy() if isinstance(a, sp.MatrixBase)
-                                                                           else a for a in args]), ["θ'", "Δ'"])
+    symbolic_rule = OPTIMIZERS[rule][0](mu_symbol)
+    _symbolic(verdict, lambda theta, g, eta, Delta: fn(theta.copy(), g, eta, Delta.copy(), mu_symbol), symbols,
+              lambda theta, g, eta, Delta: symbolic_rule.step(theta.copy(), g, eta, Delta.copy()), ["θ'", "Δ'"])
     verdict.notes.append("it updates θ in place, as the library does" if all(in_place) else
                          "it returns new arrays; the library updates θ and Δ in place, so that training never copies "
                          "a weight matrix")
