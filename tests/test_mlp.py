@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from nerva_edu.datasets import load_digits
 from nerva_edu.layers import Activation, BatchNormalization, Linear, SReLULayer
@@ -265,8 +266,9 @@ def test_mean_squared_error_is_not_divided_by_the_batch_size_twice():
 
 # --- the unit of the learning-rate schedule --------------------------------------------------
 
-def _rates_used(unit, epochs=3, N=10, batch_size=4):
-    """The learning rates that training_loop passes to the steps of ``epochs`` epochs (2 batches each)."""
+def _rates_used(unit, epochs=3, N=10, batch_size=4, scheduler=None):
+    """The learning rates that training_loop passes to the steps of ``epochs`` epochs (N // batch_size batches
+    each), by default with StepBased(1, 0.5, 1)."""
     from types import SimpleNamespace
 
     from nerva_edu.mlp import training_loop
@@ -274,8 +276,9 @@ def _rates_used(unit, epochs=3, N=10, batch_size=4):
     data = SimpleNamespace(Xtrain=np.zeros((N, 1)), Ttrain=np.zeros((N, 1)), Xtest=np.zeros((2, 1)),
                            Ttest=np.zeros((2, 1)))
     used = []
-    training_loop(lambda X, T, eta: used.append(eta) or 0.0, lambda X, T: 1.0, data, StepBased(1.0, 0.5, 1),
-                  epochs, batch_size, np.random.default_rng(0), progress=False, schedule_unit=unit)
+    training_loop(lambda X, T, eta: used.append(eta) or 0.0, lambda X, T: 1.0, data,
+                  scheduler or StepBased(1.0, 0.5, 1), epochs, batch_size, np.random.default_rng(0), progress=False,
+                  schedule_unit=unit)
     return used
 
 
@@ -284,6 +287,16 @@ def test_the_schedule_counts_epochs_by_default_and_steps_on_request():
     assert _rates_used("step") == [1, 0.5, 0.25, 0.125, 0.0625, 0.03125]  # i = 0, 1, 2, ... per step
     with pytest.raises(ValueError, match="schedule unit: expected one of epoch, step, got 'batch'"):
         _rates_used("batch")
+
+
+@settings(max_examples=30, deadline=None)
+@given(eta0=st.floats(0.01, 1), d=st.floats(0.1, 1), r=st.integers(1, 4), batches=st.integers(1, 4),
+       epochs=st.integers(1, 6))
+def test_a_step_based_schedule_per_epoch_is_one_per_step_with_r_times_the_batches(eta0, d, r, batches, epochs):
+    from nerva_edu.schedulers import StepBased
+    per_epoch = _rates_used("epoch", epochs, N=3 * batches, batch_size=3, scheduler=StepBased(eta0, d, r))
+    per_step = _rates_used("step", epochs, N=3 * batches, batch_size=3, scheduler=StepBased(eta0, d, r * batches))
+    assert per_epoch == per_step and len(per_step) == epochs * batches
 
 
 def test_train_passes_the_schedule_unit(digits):
