@@ -19,12 +19,14 @@ raises AssertionError with the explanation (for a student's CI under nbval or py
 A function written with NumPy only (no torch or SymPy support) is graded on NumPy alone.
 """
 
+import copy
+import math
 import warnings
 
 import numpy as np
 import sympy as sp
 
-from nerva_edu import matrix
+from nerva_edu import init, matrix
 from nerva_edu.activations import Sigmoid, SReLU, Tanh
 from nerva_edu.layers import (Activation, ActivationDropout, BatchNormalization, Linear, LinearDropout, LogSoftmax,
                               Softmax, SReLULayer)
@@ -724,3 +726,428 @@ def check_loss_gradient(fn, loss):
                              "it overflows (inf or nan) for outputs of magnitude 1e4: use the stable softmax "
                              "or a sigmoid that never computes e^x for large x")
     return verdict
+
+
+# === training: initializers, optimizer steps, schedulers, training steps (spec §7–§10) =========
+#
+# These answers are functions whose result is random (an initializer), a state to thread through
+# several calls (an optimizer step), a sequence (a scheduler) or a changed network (a training
+# step). Each checker compares the submission with the library and, when they differ, with the
+# typical wrong versions, and names the one that matches.
+
+def _all_close(values, expected):
+    """Whether every value (a tuple of results) is close to the corresponding expected one."""
+    return all(np.shape(a) == np.shape(e) and np.allclose(a, e, rtol=1e-10, atol=1e-14) for a, e in zip(values, expected))
+
+
+def _first_match(actual, mistakes, close):
+    """The explanation of the first (explanation, value) in ``mistakes`` that ``close(actual, value)``."""
+    return next((explanation for explanation, value in mistakes if close(actual, value)), None)
+
+
+# --- weight initializers (spec §7) ---------------------------------------------------------------
+
+INIT_SHAPES = [(150, 400), (400, 150)]   # K×D with K ≠ D, so that fan-in and fan-out differ; 60000 entries
+_KURTOSIS = {"uniform": 1.8, "normal": 3.0}                    # E[(w − μ)⁴] / Var(w)² of each shape
+TOLERANCE_Z = 6                                                # tolerance in standard errors
+
+
+def _variance_tolerance(variance, kind, n):
+    """TOLERANCE_Z standard errors of the sample variance of n entries: σ²·√((κ − 1)/n)."""
+    return TOLERANCE_Z * variance * math.sqrt((_KURTOSIS[kind] - 1) / n)
+
+
+def _initializer_mistakes(name, K, D):
+    """(explanation, variance) of the typical wrong versions of the initializer ``name`` for K×D."""
+    kind, text, variance = init.DISTRIBUTIONS[name]
+    v, swapped = variance(K, D), variance(D, K)
+    mistakes = []
+    if not math.isclose(v, swapped):
+        mistakes.append(("it uses K, the fan-out (number of outputs, the rows of W), where the spec has the fan-in "
+                         "D (number of inputs, the columns of W): the variances of D and K are swapped", swapped))
+    if "K" in text:
+        mistakes += [("it uses the fan-in D alone; this initializer averages fan-in and fan-out, 2/(D+K)", 1 / D),
+                     ("it uses the fan-out K alone; this initializer averages fan-in and fan-out, 2/(D+K)", 1 / K)]
+    if kind == "normal":
+        mistakes.append((f"it passes the variance {text} where NumPy's normal(loc, scale) takes the standard "
+                         f"deviation σ = √({text})", v * v))
+    else:
+        mistakes += [(f"its bound is √({text}), but U(−a, a) has variance a²/3: a = √(3·{text})", v / 3),
+                     (f"its bound is the variance {text} itself; U(−a, a) has variance a²/3: a = √(3·{text})",
+                      v * v / 3)]
+    return mistakes
+
+
+def _check_matrix(W, K, D):
+    """A sentence on a result that is not a finite float64 K×D NumPy matrix, or None."""
+    if W is None:
+        return "the result is None: does the function end with `return`?"
+    if not isinstance(W, np.ndarray):
+        return f"the result is a {type(W).__name__}, expected a NumPy array."
+    if W.shape != (K, D):
+        if W.shape == (D, K):
+            return (f"W has shape {W.shape} for K = {K} outputs and D = {D} inputs: it is transposed; the spec's "
+                    f"W is K×D (one row per output, as torch's nn.Linear stores it).")
+        return f"W has shape {W.shape}, expected (K, D) = {(K, D)}."
+    if W.dtype != np.float64:
+        return f"W has dtype {W.dtype}, expected float64 (draw in float64; convert only when asked)."
+    if not np.all(np.isfinite(W)):
+        return "W contains inf or nan."
+    return None
+
+
+def check_initializer(fn, name):
+    """fn(rng, K, D) must return a K×D float64 matrix W drawn from the generator ``rng`` with the
+    distribution of the initializer ``name`` (a key of ``nerva_edu.init.DISTRIBUTIONS``: Xavier,
+    NormalizedXavier, He, XavierNormal, HeUniform).
+
+    The draw is random, so the checker tests statistics of 60000 entries against tolerances of six
+    standard errors computed from the sample size: mean 0, the variance of the table, the shape of
+    the distribution (uniform with its bound, or normal), on a K×D and a D×K matrix so that fan-in
+    and fan-out differ; and that the same seed gives the same matrix. Over random seeds a correct
+    answer would fail with a probability of about 10⁻⁸; the checker's seed is fixed, so a verdict
+    is reproducible.
+    """
+    if name not in init.DISTRIBUTIONS:
+        raise ValueError(f"check_initializer: unknown initializer {name!r}; accepted: {', '.join(init.DISTRIBUTIONS)}")
+    kind, text, variance = init.DISTRIBUTIONS[name]
+    exercise = f"{name} initializer"
+    for K, D in INIT_SHAPES:
+        try:
+            W = fn(np.random.default_rng(2024), K, D)
+            again = fn(np.random.default_rng(2024), K, D)
+        except Exception as error:
+            return Verdict(exercise, [f"raised {type(error).__name__}: {error} (for K = {K}, D = {D})."])
+        problem = _check_matrix(W, K, D)
+        if problem:
+            return Verdict(exercise, [problem])
+        if not np.array_equal(W, again):
+            return Verdict(exercise, ["two calls with generators of the same seed gave different matrices: draw from "
+                                      "the generator rng it is given, not from np.random or a new generator."])
+        n, v = W.size, variance(K, D)
+        where = f"for K×D = {K}×{D}"
+        if abs(W.mean()) > TOLERANCE_Z * math.sqrt(v / n):
+            return Verdict(exercise, [f"the mean of W {where} is {W.mean():.4g}; the entries must have mean 0 "
+                                      f"(tolerance ±{TOLERANCE_Z * math.sqrt(v / n):.2g})."])
+        sample = W.var()
+        if abs(sample - v) > _variance_tolerance(v, kind, n):
+            mistake = _first_match(sample, _initializer_mistakes(name, K, D),
+                                   lambda s, m: abs(s - m) <= _variance_tolerance(m, kind, n))
+            return Verdict(exercise, [f"the variance of W {where} is {sample:.4g}, expected {text} = {v:.4g} "
+                                      f"(±{_variance_tolerance(v, kind, n):.2g})" + (f": {mistake}." if mistake
+                                                                                    else ".")])
+        kurtosis = float(np.mean((W - W.mean()) ** 4) / sample ** 2)
+        drawn = "uniform" if kurtosis < 2.4 else "normal"
+        if drawn != kind:
+            return Verdict(exercise, [f"W {where} has the right variance, but its entries look {drawn} (kurtosis "
+                                      f"{kurtosis:.2f}; uniform 1.8, normal 3): {name} draws from a {kind} "
+                                      f"distribution."])
+        if kind == "uniform" and not 0.99 <= np.abs(W).max() / math.sqrt(3 * v) <= 1:
+            return Verdict(exercise, [f"the largest |entry| of W {where} is {np.abs(W).max():.4g}, but U(−a, a) with "
+                                      f"variance {text} has the bound a = {math.sqrt(3 * v):.4g}."])
+    same = np.array_equal(W, init.weight_initializer(name)(np.random.default_rng(2024), K, D))
+    return Verdict(exercise, [], [f"{len(INIT_SHAPES)} shapes ({', '.join(f'{K}×{D}' for K, D in INIT_SHAPES)}): "
+                                  f"mean 0, variance {text}, {kind}, reproducible from the seed"],
+                   ["it draws exactly the library's numbers" if same else
+                    "its numbers differ from the library's (another way of drawing), the distribution is the same"])
+
+
+# --- optimizer steps (spec §8) ---------------------------------------------------------------------
+
+def _momentum_mistakes(rule, theta, g, eta, Delta, mu):
+    """(explanation, (θ', Δ')) of the typical wrong momentum or Nesterov steps on the same inputs."""
+    def update(new_Delta, sign=1):
+        """The rule's θ' from the velocity new_Delta (sign: of Nesterov's final −η·Dθ)."""
+        return theta + new_Delta if rule == "Momentum" else theta + mu * new_Delta - sign * eta * g
+
+    right, uphill, both = mu * Delta - eta * g, mu * Delta + eta * g, mu * (Delta - eta * g)
+    velocity = mu * Delta + g                              # torch's v' = μ·v + Dθ, with Δ read as v
+    torch_theta = theta - eta * (velocity if rule == "Momentum" else g + mu * velocity)
+    mistakes = [
+        ("wrong sign: it adds η·Dθ; the update goes against the gradient, Δ' = μ·Δ − η·Dθ", (update(uphill, -1), uphill)),
+        ("θ is updated with the old Δ: compute Δ' = μ·Δ − η·Dθ first, then θ' from Δ'", (update(Delta), right)),
+        ("μ multiplies η·Dθ too (Δ' = μ·(Δ − η·Dθ)); only the old Δ is multiplied by μ", (update(both), both)),
+        ("it keeps torch's velocity v' = μ·v + Dθ (θ' = θ − η·v') instead of the spec's Δ' = μ·Δ − η·Dθ; "
+         "Δ = −η·v is a different state, and the two part ways as soon as η changes", (torch_theta, velocity)),
+    ]
+    if rule == "Momentum":
+        confused = [("this is Nesterov's update θ' = θ + μ·Δ' − η·Dθ; momentum is θ' = θ + Δ'",
+                     (theta + mu * right - eta * g, right))]
+    else:       # plain momentum is also Nesterov's formula with the old Δ: θ + μ·Δ − η·Dθ = θ + Δ'
+        confused = [("this is plain momentum θ' = θ + Δ' (or Nesterov's formula with the old Δ); Nesterov's is "
+                     "θ' = θ + μ·Δ' − η·Dθ with the new Δ'", (theta + right, right)),
+                    ("the final −η·Dθ is missing: Nesterov's is θ' = θ + μ·Δ' − η·Dθ", (theta + mu * right, right))]
+    return confused + mistakes
+
+
+def check_optimizer_step(fn, rule="Momentum", mu=0.7):
+    """fn(theta, Dtheta, eta, Delta, mu) must return (θ', Δ'), one step of ``rule``
+    ("Momentum" or "Nesterov", spec §8, ``nerva_edu.optimizers``):
+
+        momentum:  Δ' = μ·Δ − η·Dθ,  θ' = θ + Δ'
+        Nesterov:  Δ' = μ·Δ − η·Dθ,  θ' = θ + μ·Δ' − η·Dθ
+
+    It runs four steps on a 3×2 NumPy parameter with changing η, each from the library's state
+    (starting from a nonzero Δ), one on a scalar parameter (a Python float, like SReLU's a_l) and
+    one on SymPy symbols. Updating θ and Δ in place is allowed (the library does, to avoid copies) but the
+    values must be returned; changing Dθ is not allowed.
+    """
+    from nerva_edu.optimizers import OPTIMIZERS
+    if rule not in ("Momentum", "Nesterov"):
+        raise ValueError(f"check_optimizer_step: rule must be 'Momentum' or 'Nesterov', got {rule!r}")
+    library, exercise = OPTIMIZERS[rule][0](mu), f"{rule} step"
+    rng = np.random.default_rng(2024)
+    theta, Delta, in_place = rng.standard_normal((3, 2)), 0.1 * rng.standard_normal((3, 2)), []   # Δ ≠ 0: a state
+    for step, eta in enumerate((0.1, 0.05, 0.2, 0.1), start=1):
+        g = rng.standard_normal((3, 2))
+        given_theta, given_g, given_Delta = theta.copy(), g.copy(), Delta.copy()
+        expected = library.step(theta.copy(), g, eta, Delta.copy())
+        try:
+            result = fn(given_theta, given_g, eta, given_Delta, mu)
+        except Exception as error:
+            return Verdict(exercise, [f"raised {type(error).__name__}: {error} (step {step})."])
+        where = f"in step {step}, η = {eta}, μ = {mu}"
+        if not np.array_equal(given_g, g):
+            return Verdict(exercise, [f"it changes the gradient Dθ in place {where}; only θ and Δ may change."])
+        if result is None:
+            changed = not np.array_equal(given_theta, theta)
+            return Verdict(exercise, ["it returns None" + (" (it changed θ in place)" if changed else "") +
+                                      ": return (θ', Δ'); a scalar parameter or a SymPy value cannot change in place."])
+        try:
+            got = [_as_array(value) for value in _outputs(result, ["θ'", "Δ'"])]
+        except (_Wrong, TypeError, ValueError) as wrong:
+            return Verdict(exercise, [str(wrong)])
+        problems = [_compare(a, e, name, "a 3×2 θ " + where) for a, e, name in zip(got, expected, ["θ'", "Δ'"])]
+        if any(problems):
+            mistake = _first_match(got, _momentum_mistakes(rule, theta, g, eta, Delta, mu), _all_close)
+            return Verdict(exercise, [f"{mistake} ({where})." if mistake else next(p for p in problems if p)])
+        in_place.append(result[0] is given_theta and np.array_equal(given_theta, expected[0]))
+        theta, Delta = expected
+    verdict = Verdict(exercise, [], ["4 NumPy steps with changing η"])
+    expected = library.step(0.5, 0.25, 0.1, -0.02)
+    try:
+        scalar = _outputs(fn(0.5, 0.25, 0.1, -0.02, mu), ["θ'", "Δ'"])
+        right = np.allclose([float(value) for value in scalar], expected, rtol=1e-12)
+    except Exception:                # arrays only (e.g. theta[...] = ...), or no values returned
+        scalar, right = None, False
+    if not right:
+        verdict.problems.append(f"on a scalar parameter (θ = 0.5, Dθ = 0.25, η = 0.1, Δ = −0.02) it returns {scalar}, "
+                                f"expected {tuple(round(v, 6) for v in expected)}.")
+        return verdict
+    verdict.correct_on.append("a scalar parameter")
+    symbols = [symbolic_matrix("theta", 2, 1), symbolic_matrix("g", 2, 1), sp.Symbol("eta", positive=True),
+               symbolic_matrix("Delta", 2, 1)]
+    mu_symbol = sp.Symbol("mu", positive=True)
+    symbolic_rule = OPTIMIZERS[rule][0](mu_symbol)
+    _symbolic(verdict, lambda theta, g, eta, Delta: fn(theta.copy(), g, eta, Delta.copy(), mu_symbol), symbols,
+              lambda theta, g, eta, Delta: symbolic_rule.step(theta.copy(), g, eta, Delta.copy()), ["θ'", "Δ'"])
+    verdict.notes.append("it updates θ in place, as the library does" if all(in_place) else
+                         "it returns new arrays; the library updates θ and Δ in place, so that training never copies "
+                         "a weight matrix")
+    return verdict
+
+
+# --- learning-rate schedulers (spec §9) -------------------------------------------------------------
+
+SCHEDULER_CASES = {       # constructor arguments of nerva_edu.schedulers.SCHEDULERS, several per scheduler
+    "Constant": [(0.1,), (0.5,)],
+    "TimeBased": [(0.1, 0.1), (0.5, 0.02)],
+    "StepBased": [(0.1, 0.5, 4), (1.0, 0.9, 3), (0.2, 0.5, 1)],
+    "Exponential": [(0.1, 0.05), (1.0, 0.2)],
+    "MultiStep": [(0.1, 0.5, (5, 12)), (1.0, 0.1, (3, 4, 20))],
+}
+SCHEDULER_STEPS = 40
+
+
+def _scheduler_mistakes(name, scheduler, arguments):
+    """(explanation, rates η_0..η_39) of the typical wrong versions of the scheduler ``name``."""
+    steps = range(SCHEDULER_STEPS)
+    eta0 = arguments[0]
+    mistakes = [("one step early: its η_i is the library's η_{i+1}, as if i counted the steps from 1 (the "
+                 "printed convention); the library counts from i = 0, where η_0 = η₀",
+                 [scheduler(i + 1) for i in steps]),
+                ("one step late: its η_i is the library's η_{i−1} (a strict i > m, or i − 1 where i belongs)",
+                 [eta0] + [scheduler(i - 1) for i in steps][1:])]
+    if name == "TimeBased":
+        printed = [eta0]
+        for i in steps[:-1]:
+            printed.append(printed[-1] / (1 + arguments[1] * i))
+        mistakes.append(("it is the printed recursion η_{i+1} = η_i/(1 + d·i), which compounds the decay; "
+                         "time-based decay is η_i = η₀/(1 + d·i)", printed))
+    if name == "StepBased":
+        mistakes.append(("it decays continuously, η₀·d^(i/r): the floor ⌊i/r⌋ is missing",
+                         [eta0 * arguments[1] ** (i / arguments[2]) for i in steps]))
+    if name == "MultiStep":
+        milestones = arguments[2]
+        mistakes.append(("it is the printed exponent Σ_j ⌊i/m_j⌋, which decays again at every multiple of a "
+                         "milestone; a milestone decays the rate once: Σ_j [i ≥ m_j]",
+                         [eta0 * arguments[1] ** sum(i // m for m in milestones) for i in steps]))
+    return mistakes
+
+
+def check_scheduler(make, name):
+    """``make(*arguments)`` must build the scheduler ``name`` of ``nerva_edu.schedulers`` (Constant,
+    TimeBased, StepBased, Exponential, MultiStep) from the same arguments, for instance
+    ``make(0.1, 0.5, 4)`` for StepBased(η₀ = 0.1, d = 0.5, r = 4): a function (or object) that
+    returns η_i when called with the step i = 0, 1, 2, ...
+
+    The rates η_0..η_39 are compared with the library's for several arguments; an off-by-one
+    (one step early or late) and the printed forms of §9 are recognized and explained.
+    """
+    from nerva_edu.schedulers import SCHEDULERS
+    if name not in SCHEDULER_CASES:
+        raise ValueError(f"check_scheduler: unknown scheduler {name!r}; accepted: {', '.join(SCHEDULER_CASES)}")
+    exercise = f"{name} scheduler"
+    for arguments in SCHEDULER_CASES[name]:
+        library = SCHEDULERS[name][0](*arguments)
+        described = f"{name}{arguments}".replace(",)", ")")
+        try:
+            scheduler = make(*arguments)
+            rates = [scheduler(i) for i in range(SCHEDULER_STEPS)]
+        except Exception as error:
+            return Verdict(exercise, [f"raised {type(error).__name__}: {error} (for {described})."])
+        if any(rate is None for rate in rates):
+            return Verdict(exercise, [f"a rate of {described} is None: does the function end with `return`?"])
+        try:
+            rates = [float(rate) for rate in rates]
+        except (TypeError, ValueError):
+            return Verdict(exercise, [f"the rates of {described} are not numbers (got {type(rates[0]).__name__})."])
+        expected = [library(i) for i in range(SCHEDULER_STEPS)]
+        if np.allclose(rates, expected, rtol=1e-12, atol=0):
+            continue
+        close = lambda a, b: np.allclose(a, b, rtol=1e-12, atol=0)   # noqa: E731
+        mistake = _first_match(rates, _scheduler_mistakes(name, library, arguments), close)
+        i = next(i for i in range(SCHEDULER_STEPS) if not close(rates[i], expected[i]))
+        return Verdict(exercise, [f"for {described}, η_{i} is {rates[i]:.6g}, expected {expected[i]:.6g}" +
+                                  (f": {mistake}." if mistake else " (the first step where they differ).")])
+    return Verdict(exercise, [], [f"{len(SCHEDULER_CASES[name])} sets of arguments, steps 0–{SCHEDULER_STEPS - 1} (equal to "
+                                  f"nerva_edu.schedulers.{name})"])
+
+
+# --- a training step (spec §10: feedforward, loss gradient, backpropagation, update) -------------------
+
+TRAINING_LOSSES = ("softmax_cross_entropy", "mean_squared_error")
+TRAINING_BATCH = 6          # N: a factor N or 1/N shows clearly
+
+
+def _parameters(mlp):
+    """{(layer number, name): a copy of the value} of every parameter of the network."""
+    return {(i, name): np.array(getattr(layer, name), dtype=np.float64)
+            for i, layer in enumerate(mlp.layers, start=1) for name in layer.parameter_names}
+
+
+def _gradients(mlp):
+    return {(i, name): np.array(getattr(layer, "D" + name), dtype=np.float64)
+            for i, layer in enumerate(mlp.layers, start=1) for name in layer.parameter_names}
+
+
+def _training_mistakes(gradient, previous, accumulated, N):
+    """(explanation, effective gradient) of the typical wrong steps; the effective gradient of a step
+    with plain gradient descent is (θ − θ')/η."""
+    scaled = lambda c: {key: c * value for key, value in gradient.items()}   # noqa: E731
+    return [
+        (f"the update is N = {N} times too large: DY was not divided by N, which is the gradient of the summed "
+         "loss rather than of the mean over the batch", scaled(N)),
+        (f"the update is 1/N = 1/{N} of the right one: the gradient was divided by N twice (mean_squared_error "
+         "is already a mean, over the K·N entries; see nerva_edu.mlp.batch_mean_scale)", scaled(1 / N)),
+        ("wrong sign: the parameters moved up the gradient (a DY of the wrong sign, or θ + η·Dθ)", scaled(-1)),
+        ("the parameters did not change: mlp.optimize(eta) was not called, or the step ran on a copy", scaled(0)),
+        ("the update used the gradients of the previous batch: mlp.backpropagate must assign this batch's "
+         "gradients before mlp.optimize", previous),
+        ("the update used the sum of this and the earlier batches' gradients: the gradients were accumulated "
+         "instead of assigned anew (zeroed) for each batch", accumulated),
+    ]
+
+
+def _loss_mistakes(expected, after, N):
+    return [(f"it is N = {N} times the mean loss (not divided by N: the summed loss)", N * expected),
+            (f"it is 1/N = 1/{N} of the mean loss (divided by N twice; mean_squared_error is already a mean)",
+             expected / N),
+            ("it is the loss after the update; train_step returns the loss of the outputs it differentiated", after)]
+
+
+def check_training_step(fn, losses=TRAINING_LOSSES, eta=0.1):
+    """fn(mlp, X, T, loss, eta) must do what ``nerva_edu.mlp.train_step`` does: one step of
+    mini-batch gradient descent on the mean loss per example of the batch, L̄ (the batch
+    convention of ``nerva_edu.mlp``), returning L̄ before the update.
+
+    It is run for three batches of N = 6 examples on a small network (ReLU, SReLU and linear
+    layers, float64, gradient descent) for each loss in ``losses``; before every batch the
+    library computes the right step from the same network. A wrong update is explained by the
+    gradient it used (a factor N or 1/N, the sign, no update, the previous batch's gradients,
+    accumulated gradients); a wrong value by its factor. A last run with momentum checks that
+    the step uses the network's own optimizers.
+    """
+    from nerva_edu.mlp import batch_mean_scale, build_mlp, train_step
+    rng = np.random.default_rng(2024)
+    N, exercise = TRAINING_BATCH, "training step"
+
+    def batch():
+        X = rng.standard_normal((N, 4))
+        return X, np.eye(3)[rng.integers(0, 3, N)]
+
+    for name in losses:
+        loss = LOSSES[name]
+        mlp = build_mlp("ReLU;SReLU;Linear", "4;6;5;3", "GradientDescent", "He", np.random.default_rng(7))
+        train_step(mlp, *batch(), loss, eta)                    # so that there are gradients of a previous batch
+        previous = _gradients(mlp)
+        accumulated = {key: 0 * value for key, value in previous.items()}   # since the submission's first step
+        for number in range(1, 4):
+            X, T = batch()
+            reference = copy.deepcopy(mlp)
+            expected_loss = train_step(reference, X, T, loss, eta)
+            gradient, expected = _gradients(reference), _parameters(reference)
+            after_loss = batch_mean_scale(loss, N) * float(loss(reference.feedforward(X), T))
+            accumulated = {key: accumulated[key] + gradient[key] for key in gradient}
+            before = _parameters(mlp)
+            where = f"batch {number} with {name}"
+            try:
+                returned = fn(mlp, X, T, loss, eta)
+            except Exception as error:
+                return Verdict(exercise, [f"raised {type(error).__name__}: {error} ({where})."])
+            after = _parameters(mlp)
+            if not all(np.allclose(after[key], expected[key], rtol=1e-9, atol=1e-12) for key in expected):
+                used = {key: (before[key] - after[key]) / eta for key in before}
+                mistake = _first_match(list(used.values()), [(e, list(g.values())) for e, g in
+                                                             _training_mistakes(gradient, previous, accumulated, N)],
+                                       _all_close)
+                if mistake is None:
+                    wrong = [f"{p} of layer {i}" for (i, p) in expected
+                             if not np.allclose(after[i, p], expected[i, p], rtol=1e-9, atol=1e-12)]
+                    mistake = ("every parameter differs from the library's step (θ' = θ − η·Dθ with the gradient of "
+                               "the mean loss)" if len(wrong) == len(expected) else
+                               f"{', '.join(wrong)} differ from the library's step (not updated, or updated with "
+                               f"another gradient); mlp.optimize updates every parameter of every layer")
+                return Verdict(exercise, [f"{where}: {mistake}."])
+            if returned is None:
+                return Verdict(exercise, ["the step returns None: return the mean loss of the batch (before the "
+                                          "update), as train_step does."])
+            try:
+                value = float(returned)
+            except (TypeError, ValueError):
+                return Verdict(exercise, [f"it returns a {type(returned).__name__}, expected the mean loss (a number)."])
+            if not math.isclose(value, expected_loss, rel_tol=1e-9):
+                mistake = _first_match(value, _loss_mistakes(expected_loss, after_loss, N),
+                                       lambda a, b: math.isclose(a, b, rel_tol=1e-9))
+                return Verdict(exercise, [f"{where}: the parameters are right, but the returned loss is {value:.6g}, "
+                                          f"expected {expected_loss:.6g}" + (f": {mistake}." if mistake else ".")])
+            previous = gradient
+    momentum = build_mlp("ReLU;SReLU;Linear", "4;6;5;3", "Momentum(0.9)", "He", np.random.default_rng(7))
+    reference = copy.deepcopy(momentum)
+    for _ in range(3):
+        X, T = batch()
+        try:
+            fn(momentum, X, T, LOSSES[losses[0]], eta)
+        except Exception as error:
+            return Verdict(exercise, [f"raised {type(error).__name__}: {error} (on a network with Momentum(0.9))."])
+        train_step(reference, X, T, LOSSES[losses[0]], eta)
+    expected = _parameters(reference)
+    if not all(np.allclose(value, expected[key], rtol=1e-9, atol=1e-12) for key, value in _parameters(momentum).items()):
+        return Verdict(exercise, ["right with gradient descent, but not with Momentum(0.9) layers: the step must "
+                                  "update through the network's own optimizers (mlp.optimize), not with its own "
+                                  "θ − η·Dθ."])
+    return Verdict(exercise, [], [f"3 batches each with {' and '.join(losses)} (gradient descent), and with momentum"],
+                   ["its update and its loss equal train_step's"])
+
+
+__all__ += ["check_initializer", "check_optimizer_step", "check_scheduler", "check_training_step"]

@@ -101,6 +101,17 @@ WEIGHT_INITIALIZERS = {
 }
 
 
+# name -> (shape of the distribution, variance of one entry as text, the variance for K outputs
+# and D inputs): the table of the module docstring, for the exercises' checker
+DISTRIBUTIONS = {
+    "Xavier": ("uniform", "1/(3D)", lambda K, D: 1 / (3 * D)),
+    "NormalizedXavier": ("uniform", "2/(D+K)", lambda K, D: 2 / (D + K)),
+    "He": ("normal", "2/D", lambda K, D: 2 / D),
+    "XavierNormal": ("normal", "2/(D+K)", lambda K, D: 2 / (D + K)),
+    "HeUniform": ("uniform", "2/D", lambda K, D: 2 / D),
+}
+
+
 def weight_initializer(text):
     """The initializer named by ``text`` (e.g. ``"He"``, ``"Uniform(-0.1, 0.1)"``) as a
     function ``(rng, K, D, dtype, size=None) -> W``; ValueError listing the accepted names

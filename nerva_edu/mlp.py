@@ -12,9 +12,18 @@ of ``layer-sizes``. ``optimizers`` gives one update rule per layer and ``initial
 one weight initializer per linear layer; a single item applies to all of them.
 
 Training (:func:`train`) is mini-batch gradient descent in the spec's order: for every
-batch, Y = feedforward(X), DY = ∇_Y L(Y, T) / N (the loss is averaged over the N examples of
-the batch, as in the Nerva tools and in torch's default), backpropagate(Y, DY), then one
-optimizer update per layer with the scheduler's learning rate η_i (i = epoch − 1).
+batch, Y = feedforward(X), DY = ∇_Y L̄(Y, T), backpropagate(Y, DY), then one optimizer update
+per layer with the scheduler's learning rate η_i.
+
+The batch convention (one for every loss): a step minimizes, and reports, L̄, the mean over
+the N examples of the batch of the single-example loss (as torch's default ``reduction="mean"``).
+The batch losses of ``nerva_edu.losses`` sum over the examples, so L̄ = L(Y, T) / N, except
+``mean_squared_error``, which is already that mean: L_MSE = L_SE / (K·N) is the mean over the
+examples of L_SE(y, t) / K, so L̄ = L_MSE(Y, T) and DY = ∇_Y L_MSE (:func:`batch_mean_scale`).
+
+The scheduler's step i counts epochs (i = epoch − 1, the default, as the Nerva tools do) or
+optimization steps (i = 0, 1, 2, ... over all batches of all epochs, as the spec defines η_i):
+``schedule_unit="epoch"`` or ``"step"``.
 """
 
 import time
@@ -251,17 +260,28 @@ class EpochResult:
     seconds: float           # training time of the epoch (without the evaluation)
 
 
+# batch losses that are already a mean over the examples (see the module docstring)
+MEAN_LOSSES = ("mean_squared_error",)
+
+
+def batch_mean_scale(loss, N):
+    """The factor s with L̄ = s·L(Y, T), the mean loss per example of a batch of N: 1/N for the
+    losses that sum over the examples, 1 for mean_squared_error (already a mean over K·N entries)."""
+    return 1 if loss.name in MEAN_LOSSES else 1 / N
+
+
 def train_step(mlp, X, T, loss, eta):
-    """One step on one batch; returns the mean loss per example of the batch (before the update).
+    """One step on one batch: minimizes the mean loss per example L̄ = s·L(Y, T), with
+    DY = s·∇_Y L(Y, T) (s from :func:`batch_mean_scale`), and returns L̄ before the update.
     An empty batch (N = 0) has no mean loss: ValueError."""
     N = X.shape[0]
     if N == 0:
         raise ValueError(f"empty batch: train_step needs at least one example, got X of shape {X.shape}")
+    s = batch_mean_scale(loss, N)
     Y = mlp.feedforward(X)
-    DY = loss.gradient(Y, T) / N
-    mlp.backpropagate(Y, DY)
+    mlp.backpropagate(Y, s * loss.gradient(Y, T))
     mlp.optimize(eta)
-    return float(loss(Y, T)) / N
+    return s * float(loss(Y, T))
 
 
 def batches(N, batch_size, rng):
@@ -313,12 +333,13 @@ def check_training(mlp, data, loss, batch_size):
                          "a variance")
 
 
-def train(mlp, data, loss, scheduler, epochs, batch_size, rng, progress=None, on_epoch=None):
+def train(mlp, data, loss, scheduler, epochs, batch_size, rng, progress=None, on_epoch=None,
+          schedule_unit="epoch"):
     """Train ``mlp`` on ``data`` (a ``nerva_edu.datasets.Dataset``) with ``loss`` and return the
     list of :class:`EpochResult`. ``rng`` shuffles the batches; ``progress`` shows a tqdm bar
     (None: only on a terminal); ``on_epoch(result)`` is called after every epoch. The
     combination is checked first (:func:`check_training`). ``scheduler`` may be a number (a
-    constant learning rate)."""
+    constant learning rate); ``schedule_unit`` says what its i counts ("epoch" or "step")."""
     from nerva_edu.schedulers import Constant
     check_training(mlp, data, loss, batch_size)
     scheduler = scheduler if callable(scheduler) else Constant(scheduler)
@@ -326,29 +347,42 @@ def train(mlp, data, loss, scheduler, epochs, batch_size, rng, progress=None, on
     def step(X, T, eta):
         mlp.training = True
         return train_step(mlp, X, T, loss, eta)
-    return training_loop(step, mlp.accuracy, data, scheduler, epochs, batch_size, rng, progress, on_epoch)
+    return training_loop(step, mlp.accuracy, data, scheduler, epochs, batch_size, rng, progress, on_epoch,
+                         schedule_unit=schedule_unit)
+
+
+SCHEDULE_UNITS = ("epoch", "step")
+
+
+def check_schedule_unit(unit):
+    """ValueError unless ``unit`` is "epoch" or "step"."""
+    if unit not in SCHEDULE_UNITS:
+        raise ValueError(f"schedule unit: expected one of {', '.join(SCHEDULE_UNITS)}, got {unit!r}")
 
 
 def training_loop(step, accuracy, data, scheduler, epochs, batch_size, rng, progress=None, on_epoch=None,
-                  before_epoch=None):
+                  before_epoch=None, schedule_unit="epoch"):
     """The loop shared by every model: ``step(X, T, eta)`` trains on one batch and returns its
     mean loss; ``accuracy(X, T)`` evaluates (T one-hot); ``before_epoch(epoch)`` runs at the
     start of every epoch (for instance SET's prune and regrow). The learning rate is
-    ``scheduler(epoch − 1)``, evaluated once per epoch."""
+    ``scheduler(epoch − 1)``, evaluated once per epoch, with ``schedule_unit="epoch"``, and
+    ``scheduler(i)`` for the i-th optimization step (i = 0, 1, ... across epochs) with "step"."""
     from tqdm.auto import tqdm
 
-    history = []
+    check_schedule_unit(schedule_unit)
+    rate = (lambda epoch, i: scheduler(epoch - 1)) if schedule_unit == "epoch" else (lambda epoch, i: scheduler(i))
+    history, steps_done = [], 0
     steps = epochs * (len(data.Xtrain) // batch_size)
     with tqdm(total=steps, disable=None if progress is None else not progress, unit="batch",
               leave=False) as bar:
         for epoch in range(1, epochs + 1):
             if before_epoch:
                 before_epoch(epoch)
-            eta = scheduler(epoch - 1)
             start, total = time.perf_counter(), 0.0
             epoch_batches = batches(len(data.Xtrain), batch_size, rng)
             for index in epoch_batches:
-                total += step(data.Xtrain[index], data.Ttrain[index], eta)
+                total += step(data.Xtrain[index], data.Ttrain[index], rate(epoch, steps_done))
+                steps_done += 1
                 bar.update()
             seconds = time.perf_counter() - start
             result = EpochResult(epoch, total / len(epoch_batches), accuracy(data.Xtrain, data.Ttrain),

@@ -5,23 +5,29 @@ scheduler                  η_i (as implemented)                             pri
 =========================  ===============================================  ==========
 Constant(η₀)               η₀                                               same
 TimeBased(η₀, d)           η₀ / (1 + d·i)                                   erratum 1
-StepBased(η₀, d, r)        η₀ · d^⌊i/r⌋                                     erratum 2
+StepBased(η₀, d, r)        η₀ · d^⌊i/r⌋                                     convention 2
 Exponential(η₀, d)         η₀ · e^(−d·i)                                    same
 MultiStep(η₀, Γ, m₁..m_k)  η₀ · Γ^(number of milestones m_j ≤ i)            erratum 3
 =========================  ===============================================  ==========
 
-Errata (see the errata appendix; each is checked in ``tests/test_schedulers.py``):
+The printed forms (see the errata appendix; each is checked in ``tests/test_schedulers.py``):
 
 1. The printed recursion η_{i+1} = η_i / (1 + d·i) compounds the decay:
-   η_i = η₀ / ∏_{j<i} (1 + d·j), which collapses (d = 0.1: η₂₀ ≈ η₀ / 2.4·10⁵). Keras, to
-   which §8 refers, defines time-based decay as η_i = η₀ / (1 + d·i).
+   η_i = η₀ / ∏_{j<i} (1 + d·j), which falls faster than any exponential (d = 0.1:
+   η₂₀ ≈ η₀ / 2.4·10⁵). "Time-based" decay is the rate inversely proportional to the time,
+   η₀ / (1 + d·i): the ``decay`` argument of Keras's SGD and ``InverseTimeDecay`` define it so,
+   and it is the recursion η_{i+1} = η_i·(1 + d·i)/(1 + d·(i+1)).
 2. The printed η₀ · d^⌊(1+i)/r⌋ drops after r − 1 steps the first time and after r steps
-   every later time. Dropping every r steps (torch's ``StepLR``) is η₀ · d^⌊i/r⌋.
+   every later time: it counts the steps from 1 (step number i + 1). That is a convention,
+   not a mistake; the library counts from 0 and keeps η₀ for the first r steps, as torch's
+   ``StepLR`` does: η₀ · d^⌊i/r⌋ (its η_i is the printed η_{i−1}).
 3. The printed exponent Σ_j ⌊i/m_j⌋ keeps decaying at every multiple of every milestone
    (milestones {2, 4} at i = 8: 4 + 2 = 6 decays). A milestone decays the rate once, when it
    is reached: the exponent is Σ_j [i ≥ m_j], as in torch's ``MultiStepLR``.
 
-``nerva-edu train`` evaluates the scheduler once per epoch (i = epoch − 1), as the Nerva tools do.
+The spec defines η_i per optimization step i. ``nerva-edu train`` evaluates the scheduler once per
+epoch by default (i = epoch − 1), as the Nerva tools do; ``--schedule-unit step`` evaluates it at
+every step (``nerva_edu.mlp.training_loop``).
 
 The constructors check their numbers, so that no schedule can produce a rate that is not a
 positive finite number: η₀ > 0, decays d ≥ 0 (TimeBased, Exponential), factors d, Γ in (0, 1]
@@ -67,7 +73,7 @@ class Constant:
 
 @dataclass(frozen=True)
 class TimeBased:
-    """η_i = η₀ / (1 + d·i) (Keras's time-based decay; corrects §9's compounding recursion)."""
+    """η_i = η₀ / (1 + d·i): inverse-time decay (corrects §9's compounding recursion)."""
     eta0: float
     d: float
 
@@ -81,7 +87,8 @@ class TimeBased:
 
 @dataclass(frozen=True)
 class StepBased:
-    """η_i = η₀ · d^⌊i/r⌋: multiply by d every r steps (corrects §9's off-by-one ⌊(1+i)/r⌋)."""
+    """η_i = η₀ · d^⌊i/r⌋: multiply by d every r steps, counted from i = 0 (§9 prints ⌊(1+i)/r⌋,
+    counting from 1)."""
     eta0: float
     d: float
     r: int

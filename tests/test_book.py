@@ -73,3 +73,17 @@ def test_every_registered_equation_names_a_chapter_of_the_book():
     chapters = set(toc_files())
     orphans = sorted({e.chapter for e in all_equations()} - chapters)
     assert not orphans, f"registered equations name chapters that are not in _toc.yml: {orphans}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_chapter_ends_with_a_summary_and_what_comes_next(path):
+    """Every chapter of the table of contents ends with a "Summary" section that points to what comes next
+    (a {doc} link to another page of the book, or a sentence on what is next)."""
+    cells = [c for c in json.loads(path.read_text())["cells"] if "".join(c["source"]).strip()]
+    headings = [i for i, c in enumerate(cells) if c["cell_type"] == "markdown"
+                and re.search(r"^## Summary\s*$", "".join(c["source"]), re.M)]
+    assert headings, f"{path.name} has no '## Summary' section"
+    summary = "".join("".join(c["source"]) for c in cells[headings[-1]:])
+    assert not re.search(r"^#{1,2} (?!Summary)", summary, re.M), f"{path.name}: the summary is not the last section"
+    assert re.search(r"\{doc\}`[^`]+`|\bnext\b", summary, re.I), \
+        f"{path.name}: the summary does not point to what comes next"

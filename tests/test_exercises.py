@@ -374,3 +374,246 @@ def test_unstable_loss_gradient_gets_a_note():
 def test_unknown_loss_is_rejected():
     with pytest.raises(ValueError, match="accepted: squared_error"):
         exercises.check_loss_gradient(lambda Y, T: Y, "hinge")
+
+
+# --- weight initializers ---------------------------------------------------------------------
+
+def _he(rng, K, D):
+    return rng.normal(0, np.sqrt(2 / D), (K, D))
+
+
+@pytest.mark.parametrize("name, submission", [
+    ("He", _he),
+    ("Xavier", lambda rng, K, D: rng.uniform(-1 / np.sqrt(D), 1 / np.sqrt(D), (K, D))),
+    ("NormalizedXavier", lambda rng, K, D: rng.uniform(-np.sqrt(6 / (D + K)), np.sqrt(6 / (D + K)), (K, D))),
+    ("XavierNormal", lambda rng, K, D: np.sqrt(2 / (D + K)) * rng.standard_normal((K, D))),
+    ("HeUniform", lambda rng, K, D: rng.uniform(-np.sqrt(6 / D), np.sqrt(6 / D), (K, D))),
+])
+def test_correct_initializers_pass(name, submission):
+    verdict = exercises.check_initializer(submission, name)
+    assert verdict.passed, str(verdict)
+    assert "variance" in str(verdict) and "reproducible" in str(verdict)
+
+
+def test_the_library_initializers_pass_and_are_recognized():
+    from nerva_edu import init
+    for name in init.DISTRIBUTIONS:
+        verdict = exercises.check_initializer(init.weight_initializer(name), name)
+        assert verdict.passed and "exactly the library's numbers" in str(verdict), str(verdict)
+
+
+def test_initializer_mistakes_are_explained():
+    check = lambda fn: exercises.check_initializer(fn, "He")   # noqa: E731
+    _failing(check, lambda rng, K, D: rng.normal(0, np.sqrt(2 / K), (K, D)), "fan-out", "fan-in D")
+    _failing(check, lambda rng, K, D: rng.normal(0, 2 / D, (K, D)), "variance 2/D where NumPy's normal",
+             "standard deviation")
+    _failing(check, lambda rng, K, D: _he(rng, D, K), "transposed", "K×D")
+    _failing(check, lambda rng, K, D: _he(rng, K, D).astype(np.float32), "dtype float32")
+    _failing(check, lambda rng, K, D: _he(np.random.default_rng(), K, D), "same seed gave different matrices")
+    _failing(check, lambda rng, K, D: _he(rng, K, D) + 0.01, "mean")
+    _failing(check, lambda rng, K, D: rng.uniform(-np.sqrt(6 / D), np.sqrt(6 / D), (K, D)), "look uniform",
+             "normal distribution")
+    _failing(check, lambda rng, K, D: None, "None", "return")
+    _failing(lambda fn: exercises.check_initializer(fn, "HeUniform"),
+             lambda rng, K, D: rng.uniform(-np.sqrt(2 / D), np.sqrt(2 / D), (K, D)), "a²/3", "√(3·2/D)")
+    _failing(lambda fn: exercises.check_initializer(fn, "NormalizedXavier"),
+             lambda rng, K, D: rng.uniform(-np.sqrt(3 / D), np.sqrt(3 / D), (K, D)), "fan-in D alone")
+    _failing(lambda fn: exercises.check_initializer(fn, "Xavier"), _he, "variance", "1/(3D)")
+
+
+def test_unknown_initializer_is_rejected():
+    with pytest.raises(ValueError, match="accepted: Xavier, NormalizedXavier, He"):
+        exercises.check_initializer(_he, "Kaiming")
+
+
+# --- optimizer steps --------------------------------------------------------------------------
+
+def momentum_in_place(theta, Dtheta, eta, Delta, mu):
+    Delta *= mu
+    Delta -= eta * Dtheta
+    theta += Delta
+    return theta, Delta
+
+
+def nesterov_returning(theta, Dtheta, eta, Delta, mu):
+    Delta = mu * Delta - eta * Dtheta
+    return theta + mu * Delta - eta * Dtheta, Delta
+
+
+@pytest.mark.parametrize("rule, submission, note", [
+    ("Momentum", momentum_in_place, "in place, as the library does"),
+    ("Momentum", lambda theta, g, eta, Delta, mu: (theta + (mu * Delta - eta * g), mu * Delta - eta * g),
+     "returns new arrays"),
+    ("Nesterov", nesterov_returning, "returns new arrays"),
+])
+def test_correct_optimizer_steps_pass(rule, submission, note):
+    verdict = exercises.check_optimizer_step(submission, rule)
+    assert verdict.passed, str(verdict)
+    assert "SymPy symbols" in str(verdict) and "a scalar parameter" in str(verdict) and note in str(verdict)
+
+
+def test_optimizer_step_mistakes_are_explained():
+    momentum = lambda fn: exercises.check_optimizer_step(fn, "Momentum")   # noqa: E731
+    nesterov = lambda fn: exercises.check_optimizer_step(fn, "Nesterov")   # noqa: E731
+    _failing(momentum, lambda th, g, eta, D, mu: (th + (mu * D + eta * g), mu * D + eta * g), "wrong sign")
+    _failing(momentum, lambda th, g, eta, D, mu: (th + D, mu * D - eta * g), "old Δ")
+    _failing(momentum, lambda th, g, eta, D, mu: (th + mu * (D - eta * g), mu * (D - eta * g)), "μ multiplies η·Dθ")
+    _failing(momentum, lambda th, g, eta, v, mu: (th - eta * (mu * v + g), mu * v + g), "torch's velocity")
+    _failing(momentum, nesterov_returning, "Nesterov's update")
+    _failing(nesterov, momentum_in_place, "plain momentum")
+    _failing(nesterov, lambda th, g, eta, D, mu: (th + mu * (mu * D - eta * g), mu * D - eta * g), "−η·Dθ is missing")
+    _failing(nesterov, lambda th, g, eta, D, mu: (th + mu * (mu * D + eta * g) + eta * g, mu * D + eta * g),
+             "wrong sign")
+
+    def in_place_without_return(theta, Dtheta, eta, Delta, mu):
+        momentum_in_place(theta, Dtheta, eta, Delta, mu)
+    _failing(momentum, in_place_without_return, "returns None", "changed θ in place")
+
+    def changes_the_gradient(theta, Dtheta, eta, Delta, mu):
+        Dtheta *= eta
+        return momentum_in_place(theta, Dtheta / eta, eta, Delta, mu)
+    _failing(momentum, changes_the_gradient, "changes the gradient Dθ")
+
+
+def test_an_optimizer_step_for_arrays_only_fails_on_a_scalar():
+    def arrays_only(theta, Dtheta, eta, Delta, mu):
+        Delta[...] = mu * Delta - eta * Dtheta
+        theta[...] = theta + Delta
+        return theta, Delta
+    _failing(lambda fn: exercises.check_optimizer_step(fn, "Momentum"), arrays_only, "on a scalar parameter")
+
+
+# --- schedulers -------------------------------------------------------------------------------
+
+def step_based(eta0, d, r):
+    return lambda i: eta0 * d ** (i // r)
+
+
+@pytest.mark.parametrize("name, submission", [
+    ("StepBased", step_based),
+    ("TimeBased", lambda eta0, d: lambda i: eta0 / (1 + d * i)),
+    ("MultiStep", lambda eta0, gamma, milestones: lambda i: eta0 * gamma ** sum(i >= m for m in milestones)),
+    ("Exponential", lambda eta0, d: lambda i: eta0 * np.exp(-d * i)),
+    ("Constant", lambda eta0: lambda i: eta0),
+])
+def test_correct_schedulers_pass(name, submission):
+    verdict = exercises.check_scheduler(submission, name)
+    assert verdict.passed, str(verdict)
+    from nerva_edu.schedulers import SCHEDULERS
+    assert exercises.check_scheduler(SCHEDULERS[name][0], name).passed   # the library's own class
+
+
+def test_scheduler_mistakes_are_explained():
+    step = lambda fn: exercises.check_scheduler(fn, "StepBased")   # noqa: E731
+    _failing(step, lambda eta0, d, r: lambda i: eta0 * d ** ((1 + i) // r), "one step early", "printed convention")
+    _failing(step, lambda eta0, d, r: lambda i: eta0 * d ** (max(i - 1, 0) // r), "one step late")
+    _failing(step, lambda eta0, d, r: lambda i: eta0 * d ** (i / r), "floor")
+    _failing(step, lambda eta0, d, r: lambda i: None, "None", "return")
+
+    def printed_time_based(eta0, d):
+        def rate(i):
+            value = eta0
+            for j in range(i):
+                value /= 1 + d * j
+            return value
+        return rate
+    _failing(lambda fn: exercises.check_scheduler(fn, "TimeBased"), printed_time_based, "compounds")
+    _failing(lambda fn: exercises.check_scheduler(fn, "MultiStep"),
+             lambda eta0, gamma, ms: lambda i: eta0 * gamma ** sum(i // m for m in ms), "every multiple")
+    _failing(lambda fn: exercises.check_scheduler(fn, "MultiStep"),
+             lambda eta0, gamma, ms: lambda i: eta0 * gamma ** sum(i > m for m in ms), "one step late")
+    _failing(lambda fn: exercises.check_scheduler(fn, "Exponential"),
+             lambda eta0, d: lambda i: eta0 * np.exp(-d * (i + 1)), "one step early")
+    _failing(lambda fn: exercises.check_scheduler(fn, "TimeBased"), lambda eta0, d: lambda i: eta0 / (1 + d) ** i,
+             "η_2", "first step where they differ")
+
+
+def test_unknown_scheduler_is_rejected():
+    with pytest.raises(ValueError, match="accepted: Constant, TimeBased"):
+        exercises.check_scheduler(step_based, "Cosine")
+
+
+# --- training steps ---------------------------------------------------------------------------
+
+def right_step(mlp, X, T, loss, eta):
+    from nerva_edu.mlp import batch_mean_scale
+    s = batch_mean_scale(loss, len(X))
+    Y = mlp.feedforward(X)
+    mlp.backpropagate(Y, s * loss.gradient(Y, T))
+    mlp.optimize(eta)
+    return s * float(loss(Y, T))
+
+
+def step_with(scale_of_gradient=lambda N, loss: 1 / N if loss.name != "mean_squared_error" else 1,
+              scale_of_loss=None):
+    """A step whose DY and returned loss use the given scales (the typical errors are scales)."""
+    def step(mlp, X, T, loss, eta):
+        N = len(X)
+        Y = mlp.feedforward(X)
+        mlp.backpropagate(Y, scale_of_gradient(N, loss) * loss.gradient(Y, T))
+        mlp.optimize(eta)
+        return (scale_of_loss or scale_of_gradient)(N, loss) * float(loss(Y, T))
+    return step
+
+
+def test_a_correct_training_step_passes():
+    from nerva_edu.mlp import train_step
+    for submission in (right_step, train_step, step_with()):
+        verdict = exercises.check_training_step(submission)
+        assert verdict.passed, str(verdict)
+        assert "equal train_step's" in str(verdict) and "mean_squared_error" in str(verdict)
+
+
+def test_training_step_mistakes_are_explained():
+    check = exercises.check_training_step
+    _failing(check, step_with(lambda N, loss: 1), "N = 6 times too large", "summed")
+    _failing(check, step_with(lambda N, loss: 1 / N), "1/N = 1/6", "divided by N twice", "mean_squared_error")
+    _failing(check, step_with(lambda N, loss: -1 / N if loss.name != "mean_squared_error" else -1), "wrong sign")
+    _failing(check, step_with(scale_of_loss=lambda N, loss: 1), "returned loss", "N = 6 times the mean loss")
+
+    def no_backpropagation(mlp, X, T, loss, eta):
+        mlp.feedforward(X)
+        mlp.optimize(eta)
+        return 0.0
+    _failing(check, no_backpropagation, "gradients of the previous batch")
+
+    def no_update(mlp, X, T, loss, eta):
+        Y = mlp.feedforward(X)
+        mlp.backpropagate(Y, loss.gradient(Y, T) / len(X))
+        return float(loss(Y, T)) / len(X)
+    _failing(check, no_update, "did not change")
+
+    totals = {}
+
+    def accumulating(mlp, X, T, loss, eta):        # adds every batch's gradients to a running total
+        s = 1 if loss.name == "mean_squared_error" else 1 / len(X)
+        Y = mlp.feedforward(X)
+        mlp.backpropagate(Y, s * loss.gradient(Y, T))
+        for layer in mlp.layers:
+            for name in layer.parameter_names:
+                key = (id(layer), name)
+                totals[key] = totals.get(key, 0) + getattr(layer, "D" + name)
+                setattr(layer, "D" + name, totals[key])
+        mlp.optimize(eta)
+        return s * float(loss(Y, T))
+    _failing(check, accumulating, "sum of this and the earlier batches")
+
+    def weights_only(mlp, X, T, loss, eta):        # its own update, forgetting every parameter but W
+        N = len(X)
+        s = 1 if loss.name == "mean_squared_error" else 1 / N
+        Y = mlp.feedforward(X)
+        mlp.backpropagate(Y, s * loss.gradient(Y, T))
+        for layer in mlp.layers:
+            layer.W -= eta * layer.DW
+        return s * float(loss(Y, T))
+    _failing(check, weights_only, "b of layer 1", "every parameter")
+
+    def own_gradient_descent(mlp, X, T, loss, eta):  # right with gradient descent, ignores the optimizers
+        s = 1 if loss.name == "mean_squared_error" else 1 / len(X)
+        Y = mlp.feedforward(X)
+        mlp.backpropagate(Y, s * loss.gradient(Y, T))
+        for layer in mlp.layers:
+            for name in layer.parameter_names:
+                setattr(layer, name, getattr(layer, name) - eta * getattr(layer, "D" + name))
+        return s * float(loss(Y, T))
+    _failing(check, own_gradient_descent, "Momentum(0.9)", "mlp.optimize")

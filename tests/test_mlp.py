@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from nerva_edu.datasets import load_digits
 from nerva_edu.layers import Activation, BatchNormalization, Linear, SReLULayer
@@ -212,3 +213,95 @@ def test_predict_and_feedforward_accept_an_empty_batch_and_training_refuses_it(d
         with pytest.raises(ValueError, match=r"empty batch: train_step needs at least one example, got X of shape "
                                              r"\(0, 64\)"):
             train_step(mlp, digits.Xtrain[:0], digits.Ttrain[:0], parse_loss("softmax_cross_entropy"), 0.1)
+
+
+# --- the batch convention: the step follows the gradient of the loss it reports -------------
+
+def _mean_loss_oracle(name, Y, T):
+    """The mean loss per example, written with torch's own functions (reduction "mean" where torch has it)."""
+    import torch
+    import torch.nn.functional as F
+    N = Y.shape[0]
+    return {
+        "squared_error": lambda: ((Y - T) ** 2).sum() / N,
+        "mean_squared_error": lambda: F.mse_loss(Y, T),                      # the mean over the K·N entries
+        "cross_entropy": lambda: -(T * torch.log(Y)).sum() / N,
+        "softmax_cross_entropy": lambda: F.cross_entropy(Y, T),               # the mean over the batch
+        "logistic_cross_entropy": lambda: -(T * F.logsigmoid(Y)).sum() / N,
+        "negative_log_likelihood": lambda: F.nll_loss(torch.log(Y), T.argmax(dim=1)),
+    }[name]()
+
+
+@pytest.mark.parametrize("name", ["squared_error", "mean_squared_error", "cross_entropy", "softmax_cross_entropy",
+                                  "logistic_cross_entropy", "negative_log_likelihood"])
+def test_train_step_reports_and_follows_the_mean_loss_per_example(name):
+    import copy
+
+    import torch
+    from nerva_edu.mlp import PROBABILITY_LOSSES, train_step
+
+    last = "Softmax" if name in PROBABILITY_LOSSES else "Linear"
+    mlp = build_mlp(f"Tanh;{last}", "4;5;3", "GradientDescent", "He", np.random.default_rng(3))
+    twin = copy.deepcopy(mlp)                  # the same network with torch parameters, for autograd
+    parameters = {}
+    for i, layer in enumerate(twin.layers):
+        for p in layer.parameter_names:
+            parameters[i, p] = torch.tensor(getattr(layer, p), requires_grad=True)
+            setattr(layer, p, parameters[i, p])
+    rng = np.random.default_rng(4)
+    X, T = rng.standard_normal((6, 4)), np.eye(3)[rng.integers(0, 3, 6)]
+    reported = train_step(mlp, X, T, parse_loss(name), 0.1)
+    expected = _mean_loss_oracle(name, twin.feedforward(torch.tensor(X)), torch.tensor(T))
+    expected.backward()
+    assert reported == pytest.approx(expected.item(), rel=1e-12)
+    for (i, p), tensor in parameters.items():
+        np.testing.assert_allclose(getattr(mlp.layers[i], "D" + p), tensor.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+def test_mean_squared_error_is_not_divided_by_the_batch_size_twice():
+    from nerva_edu.mlp import batch_mean_scale
+    assert batch_mean_scale(parse_loss("mean_squared_error"), 32) == 1
+    assert batch_mean_scale(parse_loss("squared_error"), 32) == 1 / 32
+
+
+# --- the unit of the learning-rate schedule --------------------------------------------------
+
+def _rates_used(unit, epochs=3, N=10, batch_size=4, scheduler=None):
+    """The learning rates that training_loop passes to the steps of ``epochs`` epochs (N // batch_size batches
+    each), by default with StepBased(1, 0.5, 1)."""
+    from types import SimpleNamespace
+
+    from nerva_edu.mlp import training_loop
+    from nerva_edu.schedulers import StepBased
+    data = SimpleNamespace(Xtrain=np.zeros((N, 1)), Ttrain=np.zeros((N, 1)), Xtest=np.zeros((2, 1)),
+                           Ttest=np.zeros((2, 1)))
+    used = []
+    training_loop(lambda X, T, eta: used.append(eta) or 0.0, lambda X, T: 1.0, data,
+                  scheduler or StepBased(1.0, 0.5, 1), epochs, batch_size, np.random.default_rng(0), progress=False,
+                  schedule_unit=unit)
+    return used
+
+
+def test_the_schedule_counts_epochs_by_default_and_steps_on_request():
+    assert _rates_used("epoch") == [1, 1, 0.5, 0.5, 0.25, 0.25]          # i = epoch − 1, once per epoch
+    assert _rates_used("step") == [1, 0.5, 0.25, 0.125, 0.0625, 0.03125]  # i = 0, 1, 2, ... per step
+    with pytest.raises(ValueError, match="schedule unit: expected one of epoch, step, got 'batch'"):
+        _rates_used("batch")
+
+
+@settings(max_examples=30, deadline=None)
+@given(eta0=st.floats(0.01, 1), d=st.floats(0.1, 1), r=st.integers(1, 4), batches=st.integers(1, 4),
+       epochs=st.integers(1, 6))
+def test_a_step_based_schedule_per_epoch_is_one_per_step_with_r_times_the_batches(eta0, d, r, batches, epochs):
+    from nerva_edu.schedulers import StepBased
+    per_epoch = _rates_used("epoch", epochs, N=3 * batches, batch_size=3, scheduler=StepBased(eta0, d, r))
+    per_step = _rates_used("step", epochs, N=3 * batches, batch_size=3, scheduler=StepBased(eta0, d, r * batches))
+    assert per_epoch == per_step and len(per_step) == epochs * batches
+
+
+def test_train_passes_the_schedule_unit(digits):
+    from nerva_edu.schedulers import StepBased
+    histories = {unit: train(small(), digits, parse_loss("softmax_cross_entropy"), StepBased(0.05, 0.5, 1), 2, 500,
+                             np.random.default_rng(5), progress=False, schedule_unit=unit) for unit in ("epoch", "step")}
+    assert histories["epoch"][0].loss == histories["step"][0].loss      # the first step has η_0 in both
+    assert histories["epoch"][1].loss != histories["step"][1].loss

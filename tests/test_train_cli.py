@@ -99,3 +99,27 @@ def test_sparse_training_learns_digits(backend, extra, tmp_path, capsys):
     epochs = json.loads(path.read_text())
     assert [e["epoch"] for e in epochs] == [1, 2, 3, 4, 5]
     assert epochs[-1]["loss"] < epochs[0]["loss"] and epochs[-1]["test_accuracy"] > 0.8
+
+
+@pytest.mark.parametrize("backend", ["dense", "numpy"])
+def test_the_schedule_unit_is_epoch_by_default_or_step(backend, tmp_path, capsys):
+    """StepBased(0.05, 0.5, 1) per epoch keeps η = 0.05 for the first epoch; per step it halves the rate at
+    every batch, so that training nearly stops (22 batches of 64 in an epoch)."""
+    losses = {}
+    for unit in ("epoch", "step"):
+        path = tmp_path / f"{unit}.json"
+        arguments = ["train", "--backend", backend, "--epochs", "2", "--batch-size", "64", "--learning-rate",
+                     "StepBased(0.05, 0.5, 1)", "--json", str(path)] + (["--schedule-unit", unit] if unit == "step"
+                                                                         else [])
+        assert main(arguments) == 0
+        assert f"StepBased(eta0=0.05, d=0.5, r=1) per {unit}" in capsys.readouterr().out
+        losses[unit] = [e["loss"] for e in json.loads(path.read_text())]
+    assert losses["step"][1] > losses["epoch"][1]          # it barely learned after the first batches
+
+
+def test_an_unknown_schedule_unit_is_rejected(capsys):
+    with pytest.raises(SystemExit) as exit:
+        main(["train", "--schedule-unit", "batch"])
+    assert exit.value.code == 2
+    error = capsys.readouterr().err
+    assert "--schedule-unit: invalid choice: 'batch'" in error and "epoch" in error and "step" in error

@@ -94,7 +94,11 @@ def add_parser(commands):
     training = parser.add_argument_group("training")
     training.add_argument("--loss", default="softmax_cross_entropy", choices=list(LOSSES), help="the loss function")
     training.add_argument("--learning-rate", default="0.05", type=option_type(parse_scheduler), metavar="SCHEDULE",
-                          help=f"the learning rate schedule, evaluated once per epoch: {FORMS}")
+                          help=f"the learning rate schedule η_i: {FORMS}")
+    training.add_argument("--schedule-unit", default="epoch", choices=["epoch", "step"],
+                          help="what the schedule's i counts: epoch (i = epoch − 1, evaluated once per epoch, as "
+                               "the Nerva tools do) or step (i = 0, 1, 2, ... for every optimization step, the "
+                               "spec's definition)")
     training.add_argument("--epochs", default=20, type=positive_integer, metavar="N")
     training.add_argument("--batch-size", default=32, type=positive_integer, metavar="N")
     training.add_argument("--seed", default=0, type=seed,
@@ -157,7 +161,7 @@ def run(args):
 
     _describe(args, data, sizes)
     _train(args, lambda report: train(mlp, data, loss, args.learning_rate, args.epochs, args.batch_size, rng,
-                                      progress=args.progress, on_epoch=report))
+                                      progress=args.progress, on_epoch=report, schedule_unit=args.schedule_unit))
     _save(args, mlp)
     return 0
 
@@ -187,7 +191,8 @@ def _save(args, model):
 def _describe(args, data, sizes):
     print(data)
     print(f"layers {args.layers}, sizes {sizes}, optimizers {args.optimizers}, initializers {args.initializers}, "
-          f"loss {args.loss}, learning rate {args.learning_rate}, {args.dtype}, backend {args.backend}")
+          f"loss {args.loss}, learning rate {args.learning_rate} per {args.schedule_unit}, {args.dtype}, "
+          f"backend {args.backend}")
 
 
 def _report(result):
@@ -235,6 +240,6 @@ def run_sparse(args, data, sizes):
           (f", SET with ζ = {args.prune}" if args.prune else ""))
 
     _train(args, lambda report: train(model, data, args.epochs, args.batch_size, args.learning_rate, args.prune,
-                                      args.seed, args.progress, report))
+                                      args.seed, args.progress, report, schedule_unit=args.schedule_unit))
     _save(args, model)
     return 0

@@ -300,11 +300,12 @@ def _index_check(value):
     return None
 
 
-def train(model, data, epochs, batch_size, eta, zeta=0.0, seed=0, progress=False, on_epoch=None):
+def train(model, data, epochs, batch_size, eta, zeta=0.0, seed=0, progress=False, on_epoch=None,
+          schedule_unit="epoch"):
     """Train ``model`` on ``data`` (a ``nerva_edu.datasets.Dataset``) with the loop that dense MLPs use
-    (``nerva_edu.mlp.training_loop``): seeded shuffling, one learning rate per epoch (``eta``: a number
-    or a scheduler of ``nerva_edu.schedulers``), and with ζ > 0 SET's prune and regrow at the start of
-    every epoch after the first. Returns the list of ``EpochResult``."""
+    (``nerva_edu.mlp.training_loop``): seeded shuffling, a learning rate per epoch or per step
+    (``schedule_unit``; ``eta``: a number or a scheduler of ``nerva_edu.schedulers``), and with ζ > 0
+    SET's prune and regrow at the start of every epoch after the first. Returns the list of ``EpochResult``."""
     from nerva_edu.mlp import training_loop
     from nerva_edu.schedulers import Constant
 
@@ -314,4 +315,4 @@ def train(model, data, epochs, batch_size, eta, zeta=0.0, seed=0, progress=False
 
     return training_loop(model.step, lambda X, T: model.accuracy(X, T.argmax(axis=1)), data,
                          eta if callable(eta) else Constant(eta), epochs, batch_size, np.random.default_rng(seed),
-                         progress, on_epoch, before_epoch)
+                         progress, on_epoch, before_epoch, schedule_unit)
