@@ -71,3 +71,8 @@ def test_an_unknown_operation_is_named():
 def test_an_unknown_column_is_refused():
     with pytest.raises(ValueError, match="cannot run the column 'jax'"):
         table2.evaluate("jax", "X", {})
+
+
+def test_the_cpp_operators_name_a_shape_error():
+    verdict = table2.run(table2.entry("X - Y"), "eigen", "X - Z")
+    assert verdict.status == "error" and "X - Y: shapes must be equal, got (3, 4) and (4, 2)" in verdict.detail
