@@ -18,6 +18,7 @@ order 1000, and is compared, shape and values, with ``nerva_edu.matrix``, whose 
 registry proves equal to Table 1's definitions in SymPy. The table's small constant e is 1e-8.
 """
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 
@@ -245,17 +246,15 @@ def entry(operation):
 
 # --- the Eigen column in C++ ------------------------------------------------------------------
 
-_compiled = {}
+def cpp_cell(code):
+    """The C++ function that computes ``code`` (an expression over cpp/matrix_ops.h in X, Y, Z, x,
+    c, m, n, e, f and log1p), compiled once per process: its name is made from the code."""
+    import cppyy
 
-
-def _run_cpp(code, values):
-    """Compile ``code`` (an expression over cpp/matrix_ops.h in X, Y, Z, x, c, m, n, e, f and
-    log1p) once, and run it on copies of the inputs (missing ones are 1×1 zeros)."""
     from nerva_edu import cpp
-    nerva = cpp.include("matrix_ops.h")
-    if code not in _compiled:
-        import cppyy
-        name = f"table2_cell_{len(_compiled)}"
+    nerva = cpp.include("matrix_ops.h").nerva_edu
+    name = "cell_" + hashlib.sha1(code.encode()).hexdigest()[:16]
+    if not hasattr(getattr(nerva, "table2", None), name):
         cppyy.cppdef(f"""
         namespace nerva_edu {{ namespace table2 {{
         inline auto {name}(const Matrix& X, const Matrix& Y, const Matrix& Z, const Matrix& x,
@@ -266,7 +265,12 @@ def _run_cpp(code, values):
           return {code};
         }}
         }} }}""")
-        _compiled[code] = getattr(nerva.nerva_edu.table2, name)
+    return getattr(nerva.table2, name)
+
+
+def _run_cpp(code, values):
+    """Run ``code`` in C++ on copies of the inputs (missing matrices are 1×1 zeros, numbers 0)."""
+    from nerva_edu import cpp
     matrices = [cpp.to_cpp(values.get(name, np.zeros((1, 1)))) for name in ("X", "Y", "Z", "x")]
     numbers = [values.get(name, 0) for name in ("c", "m", "n", "e")]
-    return cpp.to_numpy(_compiled[code](*matrices, *numbers))
+    return cpp.to_numpy(cpp_cell(code)(*matrices, *numbers))
