@@ -86,13 +86,28 @@ inline Matrix product(const Matrix& X, const Matrix& Z) {
   return result;
 }
 
-inline Matrix hadamard(const Matrix& X, const Matrix& Y) {
-  require(X.rows() == Y.rows() && X.cols() == Y.cols(), "hadamard",
+// f applied to the corresponding elements of two matrices of equal shape (op names the operation).
+template <typename F>
+Matrix combine(F f, const Matrix& X, const Matrix& Y, const std::string& op) {
+  require(X.rows() == Y.rows() && X.cols() == Y.cols(), op,
           "shapes must be equal, got " + shape(X) + " and " + shape(Y));
   Matrix result(X.rows(), X.cols());
   for (long i = 0; i < X.rows(); i++)
-    for (long j = 0; j < X.cols(); j++) result(i, j) = X(i, j) * Y(i, j);
+    for (long j = 0; j < X.cols(); j++) result(i, j) = f(X(i, j), Y(i, j));
   return result;
+}
+
+inline Matrix hadamard(const Matrix& X, const Matrix& Y) {
+  return combine([](double x, double y) { return x * y; }, X, Y, "hadamard");
+}
+
+// X + Y, X − Y and c·X of Table 1, as the operators Eigen (and Table 2) write them.
+inline Matrix operator+(const Matrix& X, const Matrix& Y) {
+  return combine([](double x, double y) { return x + y; }, X, Y, "X + Y");
+}
+
+inline Matrix operator-(const Matrix& X, const Matrix& Y) {
+  return combine([](double x, double y) { return x - y; }, X, Y, "X - Y");
 }
 
 // --- diagonals --------------------------------------------------------------------------
@@ -177,6 +192,8 @@ inline Matrix rows_mean(const Matrix& X) {
 }
 
 // --- element-wise functions -------------------------------------------------------------
+
+inline Matrix operator*(double c, const Matrix& X) { return apply([=](double x) { return c * x; }, X); }
 
 inline Matrix exp(const Matrix& X) { return apply([](double x) { return std::exp(x); }, X); }
 inline Matrix log(const Matrix& X) { return apply([](double x) { return std::log(x); }, X); }

@@ -1,4 +1,4 @@
-// Sparse kernels of the chapter "Sparse neural networks" (issue 5), JIT-compiled by cppyy.
+// Sparse kernels of the chapter "Sparse neural networks", JIT-compiled by cppyy.
 //
 // A sparse linear layer Y = X·Wᵀ + 1·b has W (K×D) in CSR: float values, int indices. Its three
 // products are

@@ -178,6 +178,50 @@ def _multi_step():
             f"so Γ² is meant")
 
 
+def _table2_one_dimensional():
+    from nerva_edu import table2
+    flattened = [(e, column) for e in table2.TABLE2 for column in ("numpy", "torch")
+                 if table2.run(e, column).status == "shape"]
+    expected = {"diag(X)"} | {f"{kind}_{reduction}(X)" for kind in ("columns", "rows")
+                              for reduction in ("sum", "max", "mean")}
+    assert {e.operation for e, _ in flattened} == expected and len(flattened) == 2 * len(expected)
+    assert all(table2.run(e, column, e.corrected[column]).passed for e, column in flattened)
+    X = np.array([[1.0, 5.0, 2.0], [7.0, 0.0, 3.0], [4.0, 6.0, 9.0]])
+    printed = X - np.max(X, axis=1)                      # Z = X − rows_max(X)·1ᵀ with the printed cell
+    corrected = X - np.max(X, axis=1, keepdims=True)
+    assert not np.all(printed.max(axis=1) == 0) and np.all(corrected.max(axis=1) == 0)
+    example = table2.run(table2.entry("columns_sum(X)"), "numpy")
+    return (f"{len(flattened)} cells give 1-D results, e.g. {example.code}: {example.detail} "
+            f"A 1-D result is then broadcast as a row: for a 3×3 X, X − max(X,axis=1) raises nothing and subtracts "
+            f"the maximum of row i from column i (the rows' maxima become {printed.max(axis=1).tolist()}, not 0); "
+            f"with keepdims=True they are {corrected.max(axis=1).tolist()}")
+
+
+def _table2_numpy_Diag():
+    from nerva_edu import table2
+    entry = table2.entry("Diag(x)")
+    printed = table2.run(entry, "numpy")
+    assert printed.status == "wrong" and table2.run(entry, "numpy", entry.corrected["numpy"]).passed
+    x = np.array([[2.0, 3.0, 4.0]])
+    assert np.diag(x).shape == (1,) and np.array_equal(np.diag(x.flatten()), M.Diag(x))
+    return (f"np.diag of a 2-D array extracts its diagonal instead of building a matrix: for x = {x.tolist()}, "
+            f"diag(x) = {np.diag(x).tolist()}; diag(x.flatten()) is the 3×3 Diag(x) (the PyTorch cell's form)")
+
+
+def _table2_eigen_log_sigmoid():
+    from nerva_edu import table2
+    entry = table2.entry("log_sigmoid(X)")
+    verdicts = {column: table2.run(entry, column) for column in ("numpy", "torch", "eigen")}
+    assert verdicts["eigen"].status == "unsafe" and verdicts["numpy"].passed and verdicts["torch"].passed
+    assert table2.run(entry, "eigen", entry.corrected["eigen"]).passed
+    x = np.array([[-700.0, -710.0, -1000.0]])
+    printed = table2.evaluate("eigen", entry.cpp, {"X": x})
+    assert np.isfinite(printed[0, 0]) and np.all(np.isinf(printed[0, 1:]))
+    return (f"in C++ ({entry.cpp}), for x = {x[0].tolist()}: {printed[0].tolist()}, while log σ(x) = "
+            f"{M.log_sigmoid(x)[0].tolist()}: e^(−x) overflows once −x exceeds about 709. "
+            f"The NumPy and PyTorch cells stay finite")
+
+
 ERRATA = [
     Erratum("table1.means", "§3 Table 1",
             r"\mathrm{columns\_mean}(X) = (1_m^\top X)/n,\quad \mathrm{rows\_mean}(X) = (X 1_n)/m",
@@ -229,7 +273,10 @@ ERRATA = [
             r"\text{Normalized Xavier: } U(\pm\tfrac{1}{\sqrt D}),\quad \text{He: } U(\pm\tfrac{\sqrt6}{\sqrt{D+K}}),\quad \text{(unlabeled): } \mathcal{N}(0,\sqrt{2/D})",
             r"\text{Xavier: } U(\pm\tfrac{1}{\sqrt D}),\quad \text{Normalized Xavier: } U(\pm\tfrac{\sqrt6}{\sqrt{D+K}}),\quad \text{He: } \mathcal{N}(0,\sqrt{2/D})",
             "The labels are shifted down by one row: Glorot and Bengio's 'normalized initialization' is "
-            "U(±√6/√(D+K)) and He et al.'s is N(0, √(2/D)).", _init_labels),
+            "U(±√6/√(D+K)) and He et al.'s is N(0, √(2/D)). This reading rests on the text copy of the spec "
+            "that this project has, where each distribution is followed by a name and the last one has none; "
+            "the typeset table may pair them differently. The evidence, the variance of each distribution, "
+            "holds either way.", _init_labels),
     Erratum("scheduler.time_based", "§9",
             r"\eta_{i+1} = \frac{\eta_i}{1 + d\cdot i}", r"\eta_i = \frac{\eta_0}{1 + d\cdot i}",
             "The recursion compounds the decay, η_i = η₀/∏_{j<i}(1 + d·j), and collapses; Keras's time-based "
@@ -242,4 +289,21 @@ ERRATA = [
             r"\eta_i = \eta_0\,\Gamma^{\sum_j \lfloor i/m_j\rfloor}", r"\eta_i = \eta_0\,\Gamma^{\sum_j [\,i\ge m_j\,]}",
             "A milestone decays the rate once, when it is reached (torch's MultiStepLR); the printed exponent "
             "keeps decaying at every multiple of every milestone.", _multi_step),
+    Erratum("table2.one_dimensional", "§3 Table 2, NumPy and PyTorch",
+            r"\texttt{sum(X,axis=0)},\ \texttt{max(X,dim=1).values},\ \texttt{diag(X)},\ \dots",
+            r"\texttt{sum(X,axis=0,keepdims=True)},\ \texttt{max(X,dim=1,keepdim=True).values},\ "
+            r"\texttt{diag(X).reshape(-1,1)},\ \dots",
+            "The six reductions (columns_ and rows_ sum, max, mean) and diag drop an axis in NumPy and PyTorch: "
+            "Table 1 promises a 1×n row or an m×1 column, the cells return a 1-D array, which later "
+            "broadcasts as a row. Keeping the axis restores the promised shape.", _table2_one_dimensional),
+    Erratum("table2.numpy_Diag", "§3 Table 2, NumPy",
+            r"\mathrm{Diag}(x):\ \texttt{diag(x)}", r"\mathrm{Diag}(x):\ \texttt{diag(x.flatten())}",
+            "For a row or column vector stored as a 2-D array, np.diag returns its (one-element) diagonal; it "
+            "builds a diagonal matrix only from a 1-D array.", _table2_numpy_Diag),
+    Erratum("table2.eigen_log_sigmoid", "§3 Table 2, Eigen",
+            r"\mathrm{log\_sigmoid}(X):\ \texttt{-log1p(exp(-X.array()))}",
+            r"\mathrm{log\_sigmoid}(X) = \min(X, 0) - \log(1 + e^{-|X|})",
+            "The printed form computes e^(−x), which overflows for large negative x and turns log σ(x) ≈ x into "
+            "−inf. Checked through its C++ equivalent in cpp/matrix_ops.h (Eigen is not installed here); the "
+            "corrected form is the one matrix_ops.h implements.", _table2_eigen_log_sigmoid),
 ]

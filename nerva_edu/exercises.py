@@ -334,7 +334,8 @@ def check_hadamard(fn):
 # --- softmax (spec §5.1) ------------------------------------------------------------------
 
 def check_softmax(fn):
-    """fn(X) must return softmax(X) of a batch X (N×D): the softmax of every row."""
+    """fn(X) must return softmax(X) of a batch X (N×D), the softmax of every row, and stay finite
+    for inputs of magnitude 1000 (the exercise asks for the stable softmax)."""
     rng = np.random.default_rng(2024)
     cases = [[_random(rng, m, n)] for m, n in SHAPES]
     verdict = _grade("softmax", fn, cases, lambda X: [softmax_batch(X)], ["softmax"],
@@ -345,10 +346,13 @@ def check_softmax(fn):
             verdict.problems = [f"softmax for {_describe([X])} normalizes the columns; the spec's "
                                 "softmax(X) normalizes every row (one example per row), so each row sums to 1."]
         return verdict
-    stable = _agrees(fn, 1000 * X, softmax_batch(1000 * X - X.max(axis=1, keepdims=True) * 1000))
-    verdict.notes.append("stable for large inputs" if stable else
-                         "it overflows (inf or nan) for inputs near 1000: subtract each row's maximum "
-                         "first (stable softmax)")
+    if _agrees(fn, 1000 * X, softmax_batch(1000 * X - X.max(axis=1, keepdims=True) * 1000)):
+        verdict.notes.append("stable for large inputs")
+    else:
+        verdict.problems.append(f"softmax is right for ordinary inputs but overflows (inf or nan) for "
+                                f"{_describe([X])} scaled by 1000, and it must stay finite for large inputs: "
+                                "subtract each row's maximum first (the stable softmax), which changes nothing "
+                                "mathematically.")
     return verdict
 
 

@@ -126,7 +126,7 @@ def softmax_cross_entropy_gradient(y, t):
 
 
 def softmax_cross_entropy_one_hot_gradient(y, t):
-    """∇_y L_SCE(y, t) = softmax(y) − t, valid when t is one-hot (t · 1_K = 1)."""
+    """∇_y L_SCE(y, t) = softmax(y) − t, valid whenever t · 1_K = 1 (one-hot or label-smoothed targets)."""
     _check("softmax_cross_entropy_one_hot_gradient", y, t, row=True)
     return stable_softmax(y) - t
 
@@ -144,7 +144,7 @@ def softmax_cross_entropy_batch_gradient(Y, T):
 
 
 def softmax_cross_entropy_one_hot_batch_gradient(Y, T):
-    """∇_Y L_SCE(Y, T) = softmax(Y) − T, valid when every row of T is one-hot."""
+    """∇_Y L_SCE(Y, T) = softmax(Y) − T, valid whenever every row of T sums to 1 (one-hot or label-smoothed)."""
     _check("softmax_cross_entropy_one_hot_batch_gradient", Y, T)
     return stable_softmax_batch(Y) - T
 

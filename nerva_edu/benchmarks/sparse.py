@@ -298,7 +298,7 @@ def format_table(results, backends, densities, key="ms_per_step", title="ms per 
     return "\n".join(lines)
 
 
-SDDMM_TARGET = 1.5     # issue 5: the SDDMM within 1.5× of the forward SpMM's time
+SDDMM_TARGET = 1.5     # the goal: the SDDMM within 1.5× of the forward SpMM's time
 
 
 def format_kernels(results):
