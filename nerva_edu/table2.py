@@ -1,8 +1,8 @@
 """Table 2 of the specification (§3), run entry by entry on the table's own 2-D semantics.
 
 Table 2 spells each operation of Table 1 in NumPy (and JAX), PyTorch, TensorFlow and Eigen. ``TABLE2``
-keeps every cell exactly as printed. ``validate(entry, column)`` runs one cell and returns a
-``Verdict``:
+keeps every cell exactly as printed. ``run(entry, column)`` runs one cell and returns a ``Verdict``
+(``validate(entry)`` the four of a row):
 
 - the NumPy and PyTorch cells are evaluated as printed, with the names of the ``numpy`` module
   (``torch`` and ``torch.nn.functional``), so the verdict is what a reader who copies the cell gets;
