@@ -126,3 +126,13 @@ def test_entries_drawn_by_size_have_the_variance_of_the_full_matrix(name):
 def test_bad_sizes_are_rejected(size):
     with pytest.raises(ValueError, match="size must be a non-negative integer"):
         init.weight_initializer("He")(np.random.default_rng(0), 2, 2, size=size)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_table_of_distributions_is_the_docstring_table(name):
+    kind, text, variance = init.DISTRIBUTIONS[name]
+    K, D = 7, 5
+    assert variance(K, D) == pytest.approx(VARIANCE[name](D, K), rel=1e-15)
+    assert (kind == "uniform") == (name in BOUND)
+    W = init.weight_initializer(name)(np.random.default_rng(3), 300, 200)
+    assert W.var() == pytest.approx(variance(300, 200), rel=0.03)
