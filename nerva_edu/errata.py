@@ -279,11 +279,13 @@ ERRATA = [
             "holds either way.", _init_labels),
     Erratum("scheduler.time_based", "§9",
             r"\eta_{i+1} = \frac{\eta_i}{1 + d\cdot i}", r"\eta_i = \frac{\eta_0}{1 + d\cdot i}",
-            "The recursion compounds the decay, η_i = η₀/∏_{j<i}(1 + d·j), and collapses; Keras's time-based "
-            "decay, to which §8 refers, is the closed form.", _time_based),
+            "The recursion compounds the decay, η_i = η₀/∏_{j<i}(1 + d·j), and collapses; time-based decay "
+            "is η₀/(1 + d·i), as in Keras's SGD decay argument and InverseTimeDecay.", _time_based),
     Erratum("scheduler.step_based", "§9",
             r"\eta_i = \eta_0\, d^{\lfloor (1+i)/r\rfloor}", r"\eta_i = \eta_0\, d^{\lfloor i/r\rfloor}",
-            "Off by one: the first drop comes after r − 1 steps instead of r (torch's StepLR drops every r).",
+            "A convention rather than an error, listed because it surprises: the printed form counts steps "
+            "from 1, so the first drop comes after r − 1 steps; the library counts from 0, like torch's StepLR, "
+            "so every rate lasts r steps. Chapter 9 shows both.",
             _step_based),
     Erratum("scheduler.multi_step", "§9",
             r"\eta_i = \eta_0\,\Gamma^{\sum_j \lfloor i/m_j\rfloor}", r"\eta_i = \eta_0\,\Gamma^{\sum_j [\,i\ge m_j\,]}",
