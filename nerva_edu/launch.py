@@ -63,6 +63,12 @@ def repository(config):
     return Repository(entry["url"], entry["branch"])
 
 
+def install_command(repo, extras="torch,cpp,book"):
+    """The shell command that installs the package with ``extras`` from ``repo`` (torch from
+    PyTorch's CPU-only index)."""
+    return f'pip install --extra-index-url {TORCH_CPU_INDEX} "nerva-edu[{extras}] @ {repo.requirement}"'
+
+
 def install_cell_source(repo):
     """The code of the first cell of every notebook: install nerva_edu from ``repo`` when it
     cannot be imported (the book's extras, and a CPU torch if there is no torch), else nothing."""
@@ -143,7 +149,7 @@ def readme_links(repo, notebook, binderhub_url="https://mybinder.org"):
         "everything the notebooks use (a CPU-only torch from PyTorch's index):",
         "",
         "```sh",
-        f'pip install --extra-index-url {TORCH_CPU_INDEX} "nerva-edu[torch,cpp,book] @ {repo.requirement}"',
+        install_command(repo),
         "```",
         README_END,
     ])
