@@ -21,6 +21,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+import nbformat
 import pytest
 
 import nerva_edu
@@ -89,6 +90,19 @@ def test_the_sdist_holds_what_the_wheel_is_built_from(dist):
               *(f"cpp/{p.name}" for p in (ROOT / "cpp").glob("*.h"))]
     missing = [name for name in needed if f"{top}/{name}" not in names]
     assert not missing, f"the sdist lacks {missing}"
+
+
+def test_chapter_titles_are_found_from_the_book_folder_when_the_package_is_installed(tmp_path, monkeypatch):
+    """The equation index names chapters by their titles: with the package installed from its
+    wheel, the chapters are those of the book folder the notebook runs in."""
+    from nerva_edu.book import chapter_title
+    (tmp_path / "book").mkdir()
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# A chapter\n\ntext")]),
+                   tmp_path / "book" / "zz-only-here.ipynb")
+    monkeypatch.chdir(tmp_path / "book")
+    assert chapter_title("book/zz-only-here") == "A chapter"
+    with pytest.raises(ValueError, match="no notebook book/zz-missing.ipynb"):
+        chapter_title("book/zz-missing")
 
 
 def run(env, *argv, cwd, timeout=300):
