@@ -77,10 +77,10 @@ def install_cell_source(repo):
         "# where nerva_edu is installed already (this repository, Binder), this cell does nothing.",
         "import importlib.util, subprocess, sys",
         'if importlib.util.find_spec("nerva_edu") is None:',
-        '    extras = "book,cpp" if importlib.util.find_spec("torch") else "book,cpp,torch"',
-        '    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--extra-index-url",',
-        f'                    "{TORCH_CPU_INDEX}", f"nerva-edu[{{extras}}] @ {repo.requirement}"],',
-        "                   check=True)",
+        '    extras = "book,cpp" if importlib.util.find_spec("torch") else "book,cpp,torch"  # a CPU torch if none',
+        f'    package = f"nerva-edu[{{extras}}] @ {repo.requirement}"',
+        '    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet",',
+        f'                    "--extra-index-url", "{TORCH_CPU_INDEX}", package], check=True)',
     ])
 
 
