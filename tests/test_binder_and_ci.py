@@ -118,6 +118,7 @@ def test_the_workflow_is_pinned_like_requirements_txt():
     assert actions and not unpinned, f"actions not pinned to a version: {unpinned}"
     image = jobs["test"]["container"]
     assert re.fullmatch(rf"python:{re.escape(PYTHON)}\.\d+-bookworm", image), image
+    assert jobs["test"]["env"]["PIP_EXTRA_INDEX_URL"] == launch.TORCH_CPU_INDEX   # for Binder's requirements
     torch = [s["run"] for s in steps("test") if "torch" in s.get("run", "")]
     assert torch and f'"torch=={pinned("torch")}+cpu"' in torch[0] and launch.TORCH_CPU_INDEX in torch[0]
 

@@ -119,8 +119,8 @@ def check(result, what):
 
 
 def binder_requirements(folder):
-    """binder/requirements.txt without its index option: here pip finds torch's CPU wheel in its
-    configured places (on Binder, PyTorch's CPU index serves it)."""
+    """binder/requirements.txt without its index option: pip finds torch's CPU wheel where its
+    configuration says (the course's workflow sets PyTorch's CPU index, which serves it on Binder)."""
     path = folder / "binder-requirements.txt"
     lines = (ROOT / "binder" / "requirements.txt").read_text().splitlines()
     path.write_text("\n".join(line for line in lines if not line.startswith("--extra-index-url")) + "\n")
