@@ -33,17 +33,20 @@ def book_notebooks(env):
 
 
 class NbgitpullerLinks(SphinxDirective):
-    """A bullet list: each notebook's path, linked to its nbgitpuller address on the hub."""
+    """The hub and repository, then a bullet list: each notebook's path, linked to its nbgitpuller
+    address on the hub."""
 
     def run(self):
         repo, hub = course_settings(self.config)
         if not hub:
             raise self.error("nbgitpuller-links: _config.yml sets no launch_buttons.jupyterhub_url")
+        lead = nodes.paragraph("", "For the hub at ", nodes.literal(text=hub), nodes.Text(f" and {repo.url}, branch "),
+                               nodes.literal(text=repo.branch), nodes.Text(":"))
         items = nodes.bullet_list()
         for notebook in book_notebooks(self.env):
             link = nodes.reference("", "", nodes.literal(text=notebook), refuri=nbgitpuller_url(hub, repo, notebook))
             items += nodes.list_item("", nodes.paragraph("", "", link))
-        return [items]
+        return [lead, items]
 
 
 class PackageInstall(SphinxDirective):
