@@ -115,9 +115,14 @@ def check_equations(*prefixes):
 
 
 def chapter_title(chapter):
-    """The first heading of a chapter notebook such as "book/03-matrix-operations"."""
+    """The first heading of a chapter notebook such as "book/03-matrix-operations", found beside
+    the package in a source checkout, else from the working folder (a notebook of ``book/``)
+    when the package is installed from its wheel."""
     import json
-    path = Path(__file__).resolve().parent.parent / f"{chapter}.ipynb"
+    roots = [Path(__file__).resolve().parent.parent, Path.cwd(), Path.cwd().parent]
+    path = next((root / f"{chapter}.ipynb" for root in roots if (root / f"{chapter}.ipynb").is_file()), None)
+    if path is None:
+        raise ValueError(f"chapter_title: no notebook {chapter}.ipynb beside nerva_edu or in {Path.cwd()}")
     for cell in json.loads(path.read_text())["cells"]:
         source = "".join(cell["source"]) if cell["cell_type"] == "markdown" else ""
         if source.startswith("# "):

@@ -2,18 +2,30 @@
 
 ``include("matrix_ops.h")`` JIT-compiles a header once per process; calling it again (for
 instance when a notebook cell is re-run) does nothing, so cells can be re-run freely.
+
+The headers live in the repository's ``cpp/``; a built package (wheel, ``pip install .``)
+carries them as ``nerva_edu/include/`` (setup.py maps cpp/ there), so ``CPP_DIR`` is the
+first of the two that holds them: the package's own copy, else the source tree's.
 """
 
 from pathlib import Path
 
 import numpy as np
 
-CPP_DIR = Path(__file__).resolve().parent.parent / "cpp"
+
+def _headers_dir():
+    """``nerva_edu/include`` in a built package, ``cpp/`` beside ``nerva_edu/`` in the sources."""
+    package = Path(__file__).resolve().parent
+    candidates = [package / "include", package.parent / "cpp"]
+    return next((folder for folder in candidates if (folder / "matrix_ops.h").is_file()), candidates[0])
+
+
+CPP_DIR = _headers_dir()
 _included = set()
 
 
 def include(header):
-    """JIT-compile ``cpp/<header>`` with cppyy (once per process); return ``cppyy.gbl``."""
+    """JIT-compile ``<CPP_DIR>/<header>`` with cppyy (once per process); return ``cppyy.gbl``."""
     import cppyy
 
     path = CPP_DIR / header

@@ -2,8 +2,11 @@
 
     python tests/execute_notebooks.py book/01-introduction.ipynb ...
 
-Each notebook runs top to bottom in a fresh kernel started in the notebook's folder, as
-nbval runs it. A failing cell stops with the error (and the notebook is not written).
+Each notebook first gets the install cell of the repository named in _config.yml as its first
+code cell (inserted, or refreshed when the setting changed: ``nerva_edu.launch``), then runs top
+to bottom in a fresh kernel started in the notebook's folder, as nbval runs it. A failing cell
+stops with the error (and the notebook is not written). The launch links of README.md, made
+from the same setting, are refreshed too.
 """
 
 import sys
@@ -12,9 +15,14 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from nerva_edu import launch
+from toc import ROOT, toc_notebooks
 
-def execute(path):
-    notebook = nbformat.read(path, as_version=4)
+CONFIG = ROOT / "_config.yml"
+
+
+def execute(path, repo):
+    notebook = launch.with_install_cell(nbformat.read(path, as_version=4), repo)
     for cell in notebook.cells:                 # no timestamps: a re-run changes only what changed
         cell.metadata.pop("execution", None)
     client = NotebookClient(notebook, timeout=1200, kernel_name="python3", record_timing=False,
@@ -23,7 +31,17 @@ def execute(path):
     nbformat.write(notebook, path)
 
 
+def refresh_readme(repo):
+    """Rewrite the launch links of README.md for ``repo`` (the first notebook of _toc.yml)."""
+    import yaml
+    binderhub = yaml.safe_load(CONFIG.read_text())["launch_buttons"]["binderhub_url"]
+    readme = ROOT / "README.md"
+    readme.write_text(launch.with_readme_links(readme.read_text(), repo, toc_notebooks()[0], binderhub))
+
+
 if __name__ == "__main__":
+    repository = launch.repository(CONFIG)
+    refresh_readme(repository)
     for name in sys.argv[1:]:
         print(f"executing {name}", flush=True)
-        execute(name)
+        execute(name, repository)

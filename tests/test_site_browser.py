@@ -15,12 +15,14 @@ import threading
 import urllib.error
 import urllib.request
 from pathlib import Path
-from urllib.parse import urldefrag, urljoin, urlparse
+from urllib.parse import quote, urldefrag, urljoin, urlparse
 
 import pytest
+import yaml
 from bs4 import BeautifulSoup
 
-from toc import ROOT, toc_files
+from nerva_edu import launch
+from toc import ROOT, toc_files, toc_notebooks
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -240,13 +242,28 @@ def test_launch_buttons_and_download(site):
     entry = notebooks[0]
     soup = BeautifulSoup((site / f"{entry}.html").read_text(), "html.parser")
     links = [a["href"] for a in soup.find_all("a", href=True)]
+    repo = launch.repository(ROOT / "_config.yml")
     expected = {
-        "Binder": f"https://mybinder.org/v2/gh/nerva-edu/nerva-edu/main?urlpath=lab/tree/{entry}.ipynb",
-        "Colab": f"https://colab.research.google.com/github/nerva-edu/nerva-edu/blob/main/{entry}.ipynb",
-        "JupyterHub": "/hub/user-redirect/git-pull?repo=https%3A//github.com/nerva-edu/nerva-edu",
+        "Binder": launch.binder_url(repo, f"{entry}.ipynb"),
+        "Colab": launch.colab_url(repo, f"{entry}.ipynb"),
+        "JupyterHub": "/hub/user-redirect/git-pull?repo=" + quote(repo.url, safe="/"),
         "download": f"_sources/{entry}.ipynb",
     }
     missing = [name for name, part in expected.items() if not any(part in link for link in links)]
     assert not missing, f"{entry}.html lacks the {', '.join(missing)} link(s); links: {links}"
     assert soup.find(class_="btn-launch-thebe"), f"{entry}.html has no Thebe (live code) button"
     assert (site / "_sources" / f"{entry}.ipynb").is_file(), f"_sources/{entry}.ipynb is not in the site"
+    assert launch.INSTALL_CELL_ID not in str(soup) and 'find_spec("nerva_edu")' not in soup.get_text(), \
+        f"{entry}.html shows the install cell (tagged remove-cell)"
+
+
+def test_instructors_page_links_every_notebook_to_the_hub(site):
+    """The instructors' page hands out one nbgitpuller link per notebook of the book, made from
+    the repository and hub of _config.yml, and shows the pip command of the package."""
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    repo, hub = launch.repository(config), config["launch_buttons"]["jupyterhub_url"]
+    soup = BeautifulSoup((site / "book" / "instructors.html").read_text(), "html.parser")
+    links = {a["href"] for a in soup.find_all("a", href=True)}
+    missing = [nb for nb in toc_notebooks() if launch.nbgitpuller_url(hub, repo, nb) not in links]
+    assert not missing, f"instructors.html has no nbgitpuller link for {missing}"
+    assert launch.install_command(repo) in soup.get_text(), "instructors.html lacks the package's pip command"
