@@ -158,17 +158,6 @@ def _time_based():
     return f"η₀ = 0.1, d = 0.1: the printed recursion gives η₂₀ = {printed[20]:.2e}; η₀/(1 + 20d) = {eta0 / 3:.4f}"
 
 
-def _step_based():
-    from nerva_edu.schedulers import StepBased
-    d, r = 0.5, 4
-    printed = [d ** ((1 + i) // r) for i in range(12)]
-    implemented = [StepBased(1.0, d, r)(i) for i in range(12)]
-    printed_plateaus = [printed.count(d ** k) for k in range(3)]
-    assert printed_plateaus == [r - 1, r, r]
-    assert [implemented.count(d ** k) for k in range(3)] == [r, r, r]
-    return f"d = 0.5, r = 4: the printed form keeps each rate for {printed_plateaus} steps; every r steps is [4, 4, 4]"
-
-
 def _multi_step():
     from nerva_edu.schedulers import MultiStep
     milestones, gamma, i = (2, 4), 0.5, 8
@@ -281,12 +270,6 @@ ERRATA = [
             r"\eta_{i+1} = \frac{\eta_i}{1 + d\cdot i}", r"\eta_i = \frac{\eta_0}{1 + d\cdot i}",
             "The recursion compounds the decay, η_i = η₀/∏_{j<i}(1 + d·j), and collapses; time-based decay "
             "is η₀/(1 + d·i), as in Keras's SGD decay argument and InverseTimeDecay.", _time_based),
-    Erratum("scheduler.step_based", "§9",
-            r"\eta_i = \eta_0\, d^{\lfloor (1+i)/r\rfloor}", r"\eta_i = \eta_0\, d^{\lfloor i/r\rfloor}",
-            "A convention rather than an error, listed because it surprises: the printed form counts steps "
-            "from 1, so the first drop comes after r − 1 steps; the library counts from 0, like torch's StepLR, "
-            "so every rate lasts r steps. Chapter 9 shows both.",
-            _step_based),
     Erratum("scheduler.multi_step", "§9",
             r"\eta_i = \eta_0\,\Gamma^{\sum_j \lfloor i/m_j\rfloor}", r"\eta_i = \eta_0\,\Gamma^{\sum_j [\,i\ge m_j\,]}",
             "A milestone decays the rate once, when it is reached (torch's MultiStepLR); the printed exponent "
