@@ -78,6 +78,11 @@ class MLP:
 
     def optimize(self, eta):
         check_learning_rate("MLP.optimize", eta)
+        self.update(eta)
+
+    def update(self, eta):
+        """One optimizer update per layer with learning rate η, unchecked (η may be a value
+        traced by ``jax.jit``; :meth:`optimize` checks it first)."""
         for optimizer in self.optimizers:
             optimizer.update(eta)
 
@@ -254,14 +259,23 @@ class EpochResult:
 def train_step(mlp, X, T, loss, eta):
     """One step on one batch; returns the mean loss per example of the batch (before the update).
     An empty batch (N = 0) has no mean loss: ValueError."""
-    N = X.shape[0]
-    if N == 0:
+    if X.shape[0] == 0:
         raise ValueError(f"empty batch: train_step needs at least one example, got X of shape {X.shape}")
+    check_learning_rate("MLP.optimize", eta)
+    return float(step_loss(mlp, X, T, loss, eta)) / X.shape[0]
+
+
+def step_loss(mlp, X, T, loss, eta):
+    """The step itself, unchecked: Y = feedforward(X), DY = ∇_Y L(Y, T) / N, backpropagate(Y, DY),
+    the optimizer updates; returns the loss L(Y, T) of the batch (before the update) as a value
+    of X's kind. Written with the layers' own methods only, so that ``jax.jit`` can trace it
+    (``nerva_edu.jax_training``)."""
+    N = X.shape[0]
     Y = mlp.feedforward(X)
     DY = loss.gradient(Y, T) / N
     mlp.backpropagate(Y, DY)
-    mlp.optimize(eta)
-    return float(loss(Y, T)) / N
+    mlp.update(eta)
+    return loss(Y, T)
 
 
 def batches(N, batch_size, rng):
