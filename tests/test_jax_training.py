@@ -17,7 +17,8 @@ from nerva_edu.matrix import kind
 from nerva_edu.mlp import MLP, build_mlp, train
 from nerva_edu.optimizers import GradientDescent
 
-SPEC = ("ReLU;BatchNormalization;Tanh;Linear", "64;32;16;10", "Nesterov(0.9);Momentum(0.8);GradientDescent;Momentum(0.9)")
+SPEC = ("ReLU;BatchNormalization;Tanh;Linear", "64;32;16;10",
+        "Nesterov(0.9);Momentum(0.8);GradientDescent;Momentum(0.9)")
 
 
 def _run(trainer, dtype, epochs=3):

@@ -156,7 +156,8 @@ class GenericActivation(_Activation):
     """An arbitrary differentiable function f (a SymPy undefined function) and its derivative
     f' (evaluated at z), for the symbolic proof of the activation layer for every activation."""
     function = Elementwise("f", numpy=None, torch=None, jax=None, sympy=_f)
-    derivative = Elementwise("f'", numpy=None, torch=None, jax=None, sympy=lambda z: sp.Subs(sp.Derivative(_f(_u), _u), _u, z))
+    derivative = Elementwise("f'", numpy=None, torch=None, jax=None,
+                             sympy=lambda z: sp.Subs(sp.Derivative(_f(_u), _u), _u, z))
 
 
 def _numeric_activation_layers(oracle):
@@ -351,7 +352,8 @@ register("batch_norm.evaluation", "§4 batch normalization", CHAPTER, BatchNorma
          numeric=autodiff_gradients(build_batch_norm(training=False), [(1, 0, 3), (4, 0, 2)]),
          torch_only=_torch_batch_norm_evaluation)
 register("linear_dropout.backward", "§4 linear dropout layer", CHAPTER, LinearDropout,
-         sympy=sympy_gradients(build_linear_dropout, SHAPES[:2]), numeric=autodiff_gradients(build_linear_dropout, SHAPES))
+         sympy=sympy_gradients(build_linear_dropout, SHAPES[:2]),
+         numeric=autodiff_gradients(build_linear_dropout, SHAPES))
 register("activation_dropout.backward", "§4 activation dropout layer", CHAPTER, ActivationDropout,
          sympy=sympy_gradients(build_activation_dropout, SHAPES[:2]),
          numeric=autodiff_gradients(build_activation_dropout, SHAPES))
