@@ -5,8 +5,8 @@ run on that very code: a symbolic proof in SymPy, and a numeric comparison in fl
 written once against an *oracle* (``nerva_edu.validation.oracles``: automatic
 differentiation where gradients are involved) and run twice, with torch and with JAX, two
 frameworks that share no code. A few equations add a comparison with a torch library
-function that JAX has no counterpart of (``torch.optim.SGD``, ``torch.nn.BatchNorm1d``);
-it runs in the torch column only. A check returns normally when the equation holds and
+function that JAX has no counterpart of (such as ``torch.optim.SGD`` and
+``torch.nn.BatchNorm1d``); it runs in the torch column only. A check returns normally when the equation holds and
 raises ``AssertionError`` (with the evidence) when it does not. ``nerva-edu check``, the
 test-suite and the equation-index appendix all read this registry.
 """
