@@ -5,7 +5,7 @@ Each activation is an object ``act`` with ``act(Z)`` = act applied to every elem
 ``Y = act(Z)`` and ``DZ = hadamard(DY, act.gradient(Z))``.
 
 Every function below is written **once**, as a formula over a module ``xp`` that offers
-``where``, ``maximum``, ``tanh`` and ``exp``: NumPy, torch, or the SymPy stand-in ``_SymPy``
+``where``, ``maximum``, ``tanh`` and ``exp``: NumPy, torch, ``jax.numpy``, or the SymPy stand-in ``_SymPy``
 (where ``where`` becomes a ``Piecewise``). ``_elementwise`` turns such a formula into an
 :class:`~nerva_edu.backends.Elementwise`, so ``apply`` runs it vectorized on arrays and
 tensors and entry by entry on symbols. The result always has the dtype of the input. The
@@ -13,7 +13,7 @@ sigmoid is the one exception: its floating-point form is a rearrangement that ke
 precision, and symbols get the definition (see ``_sigmoid``).
 
 Parameters (Leaky ReLU's α, SReLU's a_l, t_l, a_r, t_r) are finite numbers, SymPy expressions
-or torch scalars; NaN and ±∞ are rejected where they enter (:func:`check_parameter`).
+or torch or JAX scalars; NaN and ±∞ are rejected where they enter (:func:`check_parameter`).
 
 The derivative conditions are those printed in the spec, including Leaky ReLU's unusual
 "α if x < αx" (it equals "x < 0" for α < 1 and is the exact derivative of max(αx, x) for
@@ -26,22 +26,22 @@ import numbers
 import numpy as np
 import sympy as sp
 
-from nerva_edu.backends import Elementwise
+from nerva_edu.backends import Elementwise, kind_name
 from nerva_edu.matrix import apply
 
 __all__ = ["ReLU", "LeakyReLU", "AllReLU", "SReLU", "Tanh", "Sigmoid", "sigmoid", "alternating_all_relus"]
 
 
 def check_parameter(op, name, value):
-    """An activation parameter must be a finite number, a SymPy expression or a torch scalar:
+    """An activation parameter must be a finite number, a SymPy expression or a torch or JAX scalar:
     ValueError for NaN and ±∞ (they would turn every output into NaN), TypeError for anything else."""
     if isinstance(value, numbers.Real):
         if not math.isfinite(value):
             raise ValueError(f"{op}: {name} must be a finite number, got {value}")
         return
-    if isinstance(value, sp.Basic) or type(value).__name__ == "Tensor":
+    if isinstance(value, sp.Basic) or kind_name(value) in ("torch", "jax"):
         return
-    raise TypeError(f"{op}: {name} must be a number, a SymPy expression or a torch scalar, "
+    raise TypeError(f"{op}: {name} must be a number, a SymPy expression or a torch or JAX scalar, "
                     f"got {type(value).__name__}")
 
 
@@ -67,14 +67,19 @@ class _Torch:
 
 
 def _elementwise(name, formula):
-    """An Elementwise running ``formula(xp, x)`` with xp = numpy, torch or _SymPy."""
+    """An Elementwise running ``formula(xp, x)`` with xp = numpy, torch, jax.numpy or _SymPy."""
     def on_torch(X):
         import torch
         return torch.as_tensor(formula(_Torch(torch, X.dtype), X), dtype=X.dtype)
 
+    def on_jax(X):
+        import jax.numpy as jnp
+        return jnp.asarray(formula(jnp, X), dtype=X.dtype)
+
     return Elementwise(name,
                        numpy=lambda X: np.asarray(formula(np, X), dtype=X.dtype),
                        torch=on_torch,
+                       jax=on_jax,
                        sympy=lambda x: formula(_SymPy, x))
 
 
@@ -140,7 +145,7 @@ class SReLU(_Activation):
     in x, the SReLU layer needs the derivatives in the four parameters (spec §4, srelu layer):
     ``Al(Z)``, ``Tl(Z)``, ``Ar(Z)``, ``Tr(Z)`` are the matrices A^l, T^l, A^r, T^r.
 
-    The parameters may be numbers, SymPy symbols or torch scalars (for autograd).
+    The parameters may be numbers, SymPy symbols or torch or JAX scalars (for autograd).
     """
 
     def __init__(self, al=0, tl=0, ar=0, tr=1):

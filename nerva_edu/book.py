@@ -132,17 +132,17 @@ def chapter_title(chapter):
 
 def equation_index():
     """The equation index: every registered equation with its spec reference, the chapter that
-    derives it, the code that implements it and the outcome of its two checks, as a Markdown
-    table (the checks are run here)."""
+    derives it, the code that implements it and the outcome of its three checks (SymPy, torch,
+    JAX), as a Markdown table (the checks are run here)."""
     from IPython.display import Markdown
     from nerva_edu.registry import all_equations
     status = {r["id"]: r for r in validate()}
     mark = {True: "✔ proved", False: "✘ FAILS", None: "—"}
-    lines = ["| equation | spec | derived in | implemented by | SymPy | torch |", "|---|---|---|---|---|---|"]
+    lines = ["| equation | spec | derived in | implemented by | SymPy | torch | JAX |", "|---|---|---|---|---|---|---|"]
     for equation in all_equations():
         result = status[equation.id]
+        numeric = " | ".join(mark[result[kind]].replace("proved", "agrees") for kind in ("torch", "jax"))
         lines.append(f"| `{equation.id}` | {equation.spec_ref} | {chapter_title(equation.chapter)} | "
-                     f"`{equation.code_name}` | {mark[result['sympy']]} | "
-                     f"{mark[result['torch']].replace('proved', 'agrees')} |")
+                     f"`{equation.code_name}` | {mark[result['sympy']]} | {numeric} |")
     failed = [r["id"] for r in status.values() if r["failures"]]
     return Markdown("\n".join(lines)), len(status), failed

@@ -33,7 +33,7 @@ from nerva_edu.layers import (Activation, ActivationDropout, BatchNormalization,
 from nerva_edu.losses import LOSSES
 from nerva_edu.softmax import softmax_batch, stable_softmax_batch
 from nerva_edu.symbolic import is_zero, symbolic_matrix
-from nerva_edu.validation import as_numpy, as_sympy, as_torch
+from nerva_edu.validation import as_numpy, as_torch
 
 __all__ = ["Verdict", "check_columns_sum", "check_rows_sum", "check_columns_mean", "check_rows_mean",
            "check_row_repeat", "check_column_repeat", "check_hadamard", "check_softmax",

@@ -1,10 +1,11 @@
-"""The matrix-operation table of the spec (§3, Table 1), for three kinds of values.
+"""The matrix-operation table of the spec (§3, Table 1), for four kinds of values.
 
 Every layer, activation, softmax function and loss in ``nerva_edu`` is written with the
 functions below and the native operators ``+``, ``-``, ``c * X``, ``X @ Z`` and ``X.T``.
-Each function accepts a NumPy array, a SymPy matrix or a torch tensor and returns a value
-of the same kind, so one implementation runs on numbers (to train), on symbols (to prove)
-and on torch tensors (to compare with autograd).
+Each function accepts a NumPy array, a SymPy matrix, a torch tensor or a JAX array and
+returns a value of the same kind, so one implementation runs on numbers (to train), on
+symbols (to prove), and on torch tensors and JAX arrays (to compare with two independent
+automatic differentiations, and to compile a training step with ``jax.jit``).
 
 The semantics are strictly two-dimensional, as in the spec: a row vector is 1×n, a column
 vector is m×1, and nothing is broadcast silently. A shape that does not fit raises
@@ -29,7 +30,7 @@ def shape(X):
 
 
 def kind(X):
-    """The name of the value kind of X: ``"numpy"``, ``"sympy"`` or ``"torch"``."""
+    """The name of the value kind of X: ``"numpy"``, ``"sympy"``, ``"torch"`` or ``"jax"``."""
     return backend_of(X).NAME
 
 

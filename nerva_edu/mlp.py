@@ -87,6 +87,11 @@ class MLP:
 
     def optimize(self, eta):
         check_learning_rate("MLP.optimize", eta)
+        self.update(eta)
+
+    def update(self, eta):
+        """One optimizer update per layer with learning rate η, unchecked (η may be a value
+        traced by ``jax.jit``; :meth:`optimize` checks it first)."""
         for optimizer in self.optimizers:
             optimizer.update(eta)
 
@@ -274,14 +279,22 @@ def train_step(mlp, X, T, loss, eta):
     """One step on one batch: minimizes the mean loss per example L̄ = s·L(Y, T), with
     DY = s·∇_Y L(Y, T) (s from :func:`batch_mean_scale`), and returns L̄ before the update.
     An empty batch (N = 0) has no mean loss: ValueError."""
-    N = X.shape[0]
-    if N == 0:
+    if X.shape[0] == 0:
         raise ValueError(f"empty batch: train_step needs at least one example, got X of shape {X.shape}")
-    s = batch_mean_scale(loss, N)
+    check_learning_rate("MLP.optimize", eta)
+    return float(step_loss(mlp, X, T, loss, eta))
+
+
+def step_loss(mlp, X, T, loss, eta):
+    """The step itself, unchecked: Y = feedforward(X), DY = s·∇_Y L(Y, T), backpropagate(Y, DY),
+    the optimizer updates; returns L̄ = s·L(Y, T) of the batch (before the update) as a value of
+    X's kind. Written with the layers' own methods only, so that ``jax.jit`` can trace it
+    (``nerva_edu.jax_training``)."""
+    s = batch_mean_scale(loss, X.shape[0])
     Y = mlp.feedforward(X)
     mlp.backpropagate(Y, s * loss.gradient(Y, T))
-    mlp.optimize(eta)
-    return s * float(loss(Y, T))
+    mlp.update(eta)
+    return s * loss(Y, T)
 
 
 def batches(N, batch_size, rng):

@@ -107,7 +107,7 @@ def test_parameters_must_be_finite(make, value):
 
 
 def test_parameters_must_be_numbers_or_symbols():
-    with pytest.raises(TypeError, match="alpha must be a number, a SymPy expression or a torch scalar, got str"):
+    with pytest.raises(TypeError, match="alpha must be a number, a SymPy expression or a torch or JAX scalar, got str"):
         LeakyReLU("0.1")
     assert LeakyReLU(sp.Symbol("alpha")).alpha == sp.Symbol("alpha")
 

@@ -1,5 +1,6 @@
 """Every registered equation of spec §4–6 (layers, activations, softmax, losses, lemmas and
-properties) passes its SymPy proof and its torch comparison; the checks detect wrong code;
+properties) passes its SymPy proof and its torch and JAX comparisons, and every equation with a
+torch check has a JAX check; the checks detect wrong code;
 printed forms that look wrong but are right; ``nerva-edu check --json``. (The errata are
 executable claims in ``nerva_edu.errata``, run by tests/test_errata.py.)"""
 
@@ -18,7 +19,7 @@ from nerva_edu.validation import losses as loss_validation
 MODULES = ["nerva_edu.validation.layers", "nerva_edu.validation.activations", "nerva_edu.validation.softmax",
            "nerva_edu.validation.losses", "nerva_edu.validation.lemmas"]
 EQUATIONS = [e for e in registry.all_equations() if e.sympy.__module__ in MODULES or
-             (e.torch is not None and e.torch.__module__ in MODULES)]
+             (e.numeric is not None and e.numeric.__module__ in MODULES)]
 
 
 def test_the_expected_equations_are_registered():
@@ -33,11 +34,23 @@ def test_the_expected_equations_are_registered():
     assert all(e.sympy is not None for e in EQUATIONS)
 
 
-@pytest.mark.parametrize("kind", ["sympy", "torch"])
+@pytest.mark.parametrize("kind", ["sympy", "torch", "jax"])
 @pytest.mark.parametrize("equation", EQUATIONS, ids=lambda e: e.id)
 def test_registered_equation_holds(equation, kind):
     ok, reason = registry.run_check(getattr(equation, kind))
     assert ok is not False, reason
+
+
+def test_every_equation_with_a_torch_check_has_a_jax_check():
+    equations = registry.all_equations()
+    assert [e.id for e in equations if e.torch is not None and e.jax is None] == []
+    assert sum(e.jax is not None for e in equations) >= 60
+
+
+def test_a_torch_only_comparison_needs_a_numeric_check():
+    with pytest.raises(ValueError, match="a torch-only comparison needs a numeric check beside it"):
+        registry.register("no.such.equation", "§0", "book/03-matrix-operations", Linear, sympy=lambda: None,
+                          torch_only=lambda: None)
 
 
 # --- the checks can fail --------------------------------------------------------------------
@@ -53,21 +66,24 @@ def build_wrong_linear(values, N, D, K):
     return ScaledDX(W, b), X, {}
 
 
-def test_layer_checks_detect_a_wrong_gradient():
+@pytest.mark.parametrize("oracle", ["torch", "jax"])
+def test_layer_checks_detect_a_wrong_gradient(oracle):
     with pytest.raises(AssertionError, match="ScaledDX DX"):
         layer_validation.sympy_gradients(build_wrong_linear, [(2, 2, 2)])()
-    with pytest.raises(AssertionError, match="ScaledDX DX vs autograd"):
-        layer_validation.torch_gradients(build_wrong_linear, [(2, 2, 2)])()
+    with pytest.raises(AssertionError, match=f"ScaledDX DX vs {oracle} autodiff"):
+        layer_validation.autodiff_gradients(build_wrong_linear, [(2, 2, 2)])(registry.oracle(oracle))
 
 
-def test_loss_checks_detect_a_wrong_gradient():
+@pytest.mark.parametrize("oracle", ["torch", "jax"])
+def test_loss_checks_detect_a_wrong_gradient(oracle):
     from nerva_edu import losses as L
     wrong = lambda y, t: 3 * (y - t)      # noqa: E731
     wrong.__name__ = "wrong"
     with pytest.raises(AssertionError, match="∇_y squared_error: difference does not vanish"):
         loss_validation._sympy(L.squared_error, wrong, L.squared_error_batch, L.squared_error_batch_gradient)()
-    with pytest.raises(AssertionError, match="wrong vs autograd"):
-        loss_validation._autograd(L.squared_error, wrong, L.squared_error_batch, L.squared_error_batch_gradient)()
+    with pytest.raises(AssertionError, match=f"wrong vs {oracle} autodiff"):
+        loss_validation._autodiff(L.squared_error, wrong, L.squared_error_batch,
+                                  L.squared_error_batch_gradient)(registry.oracle(oracle))
 
 
 # --- printed forms checked and found right (the errata are in nerva_edu.errata) ------------------
@@ -93,5 +109,5 @@ def test_check_writes_json_and_exits_0(tmp_path):
     assert {row["id"] for row in rows} >= {"softmax.jacobian", "softmax_layer.backward",
                                            "softmax_cross_entropy.gradient"}
     for row in rows:
-        assert set(row) == {"id", "spec_ref", "sympy", "torch"}
-        assert row["sympy"] is True and row["torch"] in (True, None)
+        assert set(row) == {"id", "spec_ref", "sympy", "torch", "jax"}
+        assert row["sympy"] is True and row["torch"] in (True, None) and row["jax"] == row["torch"]

@@ -122,7 +122,7 @@ def test_bad_shapes_raise_value_error_naming_operation_and_shapes(call, message)
     lambda: M.zeros(2, 2, like="numpy"),
 ])
 def test_unsupported_kinds_raise_type_error(call):
-    with pytest.raises(TypeError, match="expected a NumPy array, a SymPy matrix or a torch tensor"):
+    with pytest.raises(TypeError, match="expected a NumPy array, a SymPy matrix, a torch tensor or a JAX array"):
         call()
 
 

@@ -15,7 +15,7 @@ from nerva_edu.validation import optimizers as validation
 
 
 @pytest.mark.parametrize("id", ["optimizer.gradient_descent", "optimizer.momentum", "optimizer.nesterov"])
-@pytest.mark.parametrize("kind", ["sympy", "torch"])
+@pytest.mark.parametrize("kind", ["sympy", "torch", "jax"])
 def test_registered_validations_pass(id, kind):
     equation = registry.EQUATIONS[id]
     assert equation.spec_ref == "§8"
@@ -23,7 +23,10 @@ def test_registered_validations_pass(id, kind):
     assert ok, reason
 
 
-def test_torch_check_detects_a_wrong_rule():
+@pytest.mark.parametrize("oracle", ["torch", "jax"])
+def test_numeric_checks_detect_a_wrong_rule(oracle):
+    with pytest.raises(AssertionError, match=f"on {oracle} vs the velocity form after 60 steps"):
+        validation._trajectory(Momentum(0.9), mu=0.9, nesterov=True)(registry.oracle(oracle))
     with pytest.raises(AssertionError, match="after 60 steps"):
         validation._torch_agreement(Momentum(0.9), momentum=0.9, nesterov=True)()
     with pytest.raises(AssertionError, match="does not vanish"):

@@ -58,7 +58,7 @@ def test_dataset_path_may_start_with_a_tilde(tmp_path, monkeypatch, capsys):
     (["--loss", "hinge"], "invalid choice: 'hinge' (choose from 'squared_error'"),
     (["--dtype", "float16"], "(choose from 'float32', 'float64')"),
     (["--normalize", "minmax"], "(choose from 'unit', 'standard', 'none')"),
-    (["--backend", "gpu"], "(choose from 'dense', 'cpp', 'numpy', 'scipy')"),
+    (["--backend", "gpu"], "(choose from 'dense', 'jax', 'cpp', 'numpy', 'scipy')"),
     (["--density", "0.1"], "--density and --prune need a sparse backend"),
     (["--backend", "cpp", "--density", "0"], "argument --density: '0' is not a density in (0, 1]"),
     (["--backend", "cpp", "--prune", "1.5"], "argument --prune: '1.5' is not a fraction in [0, 1)"),

@@ -39,6 +39,10 @@ def identity(n, like):
     return np.eye(n, dtype=_dtype(like))
 
 
+def from_numpy(R, like):
+    return R.astype(like.dtype)
+
+
 def hadamard(X, Y):
     return X * Y
 
@@ -101,3 +105,7 @@ def sqrt(X):
 
 def log_sigmoid(X):
     return -np.logaddexp(0, -X)
+
+
+def constant(X):
+    return X

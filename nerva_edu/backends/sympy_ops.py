@@ -35,6 +35,10 @@ def identity(n, like):
     return sp.eye(n)
 
 
+def from_numpy(R, like):
+    return sp.Matrix(R)
+
+
 def hadamard(X, Y):
     return X.multiply_elementwise(Y)
 
@@ -97,3 +101,7 @@ def sqrt(X):
 
 def log_sigmoid(X):
     return X.applyfunc(lambda x: -sp.log(1 + sp.exp(-x)))
+
+
+def constant(X):
+    return X

@@ -39,6 +39,10 @@ def identity(n, like):
     return torch.eye(n, **_options(like))
 
 
+def from_numpy(R, like):
+    return torch.as_tensor(R, **_options(like))
+
+
 def hadamard(X, Y):
     return X * Y
 
@@ -101,3 +105,7 @@ def sqrt(X):
 
 def log_sigmoid(X):
     return -torch.nn.functional.softplus(-X)
+
+
+def constant(X):
+    return X.detach()

@@ -32,9 +32,11 @@ def build_dense(args, sizes, rng, dtype):
     return build_mlp(args.layers, sizes, args.optimizers, args.initializers, rng, dtype)
 
 
-# --backend: "dense" (the layers of nerva_edu.layers), or a sparse backend of nerva_edu.sparse
-# (cpp: the C++ kernels; numpy: the reference with the spec's equations; scipy: SET-style).
-BACKENDS = ["dense", "cpp", "numpy", "scipy"]
+# --backend: "dense" (the layers of nerva_edu.layers on NumPy arrays), "jax" (the same layers on
+# JAX arrays, each step compiled by jax.jit: nerva_edu.jax_training), or a sparse backend of
+# nerva_edu.sparse (cpp: the C++ kernels; numpy: the reference with the spec's equations; scipy: SET-style).
+DENSE_BACKENDS = ["dense", "jax"]
+BACKENDS = DENSE_BACKENDS + ["cpp", "numpy", "scipy"]
 
 
 def _density(text):
@@ -79,7 +81,8 @@ def add_parser(commands):
                          help="one per linear layer, or one for all: Uniform(a,b), Xavier, NormalizedXavier, "
                               "He, XavierNormal, HeUniform, Zero")
     network.add_argument("--backend", default="dense", choices=BACKENDS,
-                         help="dense: the layers of nerva_edu.layers; cpp, numpy, scipy: a sparse MLP (CSR weights) "
+                         help="dense: the layers of nerva_edu.layers on NumPy; jax: the same layers on JAX arrays, "
+                              "each training step compiled by jax.jit; cpp, numpy, scipy: a sparse MLP (CSR weights) "
                               "on the C++ kernels, the NumPy reference, or SciPy with sampled weight gradients")
     sparse = parser.add_argument_group("sparse networks (--backend cpp, numpy or scipy)")
     sparse.add_argument("--density", default=1.0, type=option_type(_density), metavar="D",
@@ -148,10 +151,12 @@ def run(args):
     dtype = DTYPES[args.dtype]
     data = load_dataset(args.dataset, args.normalize, dtype)
     sizes = f"{data.Xtrain.shape[1]};64;32;{data.classes}" if args.layer_sizes is None else args.layer_sizes
-    if args.backend != "dense":
+    if args.backend not in DENSE_BACKENDS:
         return run_sparse(args, data, sizes)
     if args.density != 1.0 or args.prune:
         _fail("--density and --prune need a sparse backend: --backend cpp, numpy or scipy")
+    if args.backend == "jax":
+        from nerva_edu.jax_training import train      # the same training, each step compiled by jax.jit
     rng = np.random.default_rng(args.seed)
     mlp = build_dense(args, sizes, rng, dtype)
     if args.load is not None:

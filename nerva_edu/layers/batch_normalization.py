@@ -8,6 +8,7 @@ square root (Table 2's ``inv_sqrt(X, e)``); every equation below holds with Σ +
 of Σ, and ``epsilon=0`` gives the spec's exact form.
 """
 
+from nerva_edu.backends import backend_of
 from nerva_edu.layers.layer import Layer, check_shape
 from nerva_edu.matrix import columns_mean, columns_sum, hadamard, inv_sqrt, ones, row_repeat, shape, zeros
 
@@ -102,5 +103,5 @@ class BatchNormalization(Layer):
 
 
 def _constant(X):
-    """X without its autograd history (torch): running statistics are not trained."""
-    return X.detach() if hasattr(X, "detach") else X
+    """X cut from automatic differentiation (torch, JAX): running statistics are not trained."""
+    return backend_of(X).constant(X)

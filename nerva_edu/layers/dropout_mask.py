@@ -11,7 +11,8 @@ simply uses W, with no mask and no rescaling. (The spec does not scale; with its
 0/1 mask the evaluation weights would have to be multiplied by p.)
 """
 
-from nerva_edu.matrix import kind, shape
+from nerva_edu.backends import backend_of
+from nerva_edu.matrix import shape
 
 
 def check_keep_probability(op, keep_probability):
@@ -24,10 +25,4 @@ def dropout_mask(W, keep_probability, rng):
     """A random D×K inverted-dropout mask for weights W (K×D), of the kind and dtype of W."""
     K, D = shape(W)
     R = (rng.random((D, K)) < keep_probability) / keep_probability
-    if kind(W) == "torch":
-        import torch
-        return torch.as_tensor(R, dtype=W.dtype, device=W.device)
-    if kind(W) == "sympy":
-        import sympy as sp
-        return sp.Matrix(R)
-    return R.astype(W.dtype)
+    return backend_of(W).from_numpy(R, W)

@@ -10,7 +10,7 @@ import numpy as np
 
 from nerva_edu.layers.activation import WithActivation
 from nerva_edu.layers.layer import Layer, check_shape
-from nerva_edu.matrix import columns_sum, hadamard, row_repeat
+from nerva_edu.matrix import columns_sum, row_repeat
 
 
 def feedforward(X, W, b):

@@ -7,17 +7,21 @@ left piece), which makes every condition decidable while x, the slopes and the o
 stay symbolic. The kinks themselves, where no derivative exists, are excluded. For SReLU
 this covers the three pieces and the two orders of overlapping thresholds (t_l ≥ t_r), and
 the derivatives in a_l, t_l, a_r, t_r used by the SReLU layer.
-Torch: on random float64 inputs, ``act.gradient`` equals autograd's derivative of ``act``.
+Numeric (with the torch and the JAX oracle): on random float64 inputs, ``act.gradient``
+equals the oracle's automatic derivative of ``act``; the SReLU layer's A^l, T^l, A^r, T^r give
+the oracle's gradients in the four parameters; tanh and the sigmoid agree with the
+framework's own functions, also at ±1e4.
 """
 
 import numpy as np
 import sympy as sp
 
 from nerva_edu import activations
+from nerva_edu import matrix as M
 from nerva_edu.activations import AllReLU, LeakyReLU, ReLU, Sigmoid, SReLU, Tanh
 from nerva_edu.registry import register
 from nerva_edu.symbolic import assert_equal
-from nerva_edu.validation import as_torch, assert_close
+from nerva_edu.validation import as_numpy, assert_close
 
 CHAPTER = "book/05-activation-functions"
 
@@ -42,14 +46,13 @@ def _derivative_pieces(make, pieces):
     return check
 
 
-def _autograd(make, **inputs):
-    """Torch check: act.gradient(X) equals the autograd derivative of sum(act(X))."""
-    def check():
+def _autodiff(make, scale=2.0):
+    """Numeric check: act.gradient(X) equals the oracle's derivative of elements_sum(act(X))."""
+    def check(oracle):
         act = make()
-        X = as_torch(np.random.default_rng(5).standard_normal((4, 5)) * inputs.get("scale", 2.0))
-        X.requires_grad_(True)
-        act(X).sum().backward()
-        assert_close(act.gradient(X), X.grad, f"{act}' vs autograd")
+        X = oracle.array(np.random.default_rng(5).standard_normal((4, 5)) * scale)
+        [expected] = oracle.grad(lambda X: M.elements_sum(act(X)), [X])
+        assert_close(act.gradient(X), expected, f"{act}' vs {oracle.name} autodiff")
     return check
 
 
@@ -94,28 +97,27 @@ def _srelu_parameter_derivatives():
                          f"{method} = ∂srelu/∂{parameter} for {where}")
 
 
-def _srelu_parameter_autograd(al_, tl_, ar_, tr_):
-    """Torch: the sums of C ⊙ A^l, ... equal autograd's gradients in the four parameters."""
-    def check():
-        import torch
-        rng = np.random.default_rng(6)
-        X, C = as_torch(2 * rng.standard_normal((6, 5))), as_torch(rng.standard_normal((6, 5)))
-        parameters = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (al_, tl_, ar_, tr_)]
-        act = SReLU(*parameters)
-        (act(X) * C).sum().backward()
-        for method, parameter in zip(("Al", "Tl", "Ar", "Tr"), parameters):
-            assert_close((getattr(act, method)(X) * C).sum(), parameter.grad, f"SReLU {method} vs autograd")
-    return check
+def _srelu_parameter_autodiff(oracle, al_, tl_, ar_, tr_):
+    """The sums of C ⊙ A^l, ... equal the oracle's gradients of elements_sum(srelu(X) ⊙ C) in the
+    four parameters."""
+    rng = np.random.default_rng(6)
+    X, C = oracle.array(2 * rng.standard_normal((6, 5))), oracle.array(rng.standard_normal((6, 5)))
+    parameters = [oracle.scalar(v) for v in (al_, tl_, ar_, tr_)]
+    expected = oracle.grad(lambda *p: M.elements_sum(M.hadamard(SReLU(*p)(X), C)), parameters)
+    act = SReLU(*parameters)
+    for method, gradient in zip(("Al", "Tl", "Ar", "Tr"), expected):
+        assert_close(M.elements_sum(M.hadamard(getattr(act, method)(X), C)), gradient,
+                     f"SReLU {method} vs {oracle.name} autodiff")
 
 
-def _srelu_torch():
-    _autograd(lambda: SReLU(0.1, -0.5, 0.2, 0.7))()
-    _autograd(lambda: SReLU(0.1, 0.5, 0.2, -0.3))()          # overlapping thresholds
+def _srelu_numeric(oracle):
+    _autodiff(lambda: SReLU(0.1, -0.5, 0.2, 0.7))(oracle)
+    _autodiff(lambda: SReLU(0.1, 0.5, 0.2, -0.3))(oracle)          # overlapping thresholds
 
 
-def _srelu_parameter_torch():
-    _srelu_parameter_autograd(0.1, -0.5, 0.2, 0.7)()
-    _srelu_parameter_autograd(0.1, 0.5, 0.2, -0.3)()          # overlapping thresholds
+def _srelu_parameter_numeric(oracle):
+    _srelu_parameter_autodiff(oracle, 0.1, -0.5, 0.2, 0.7)
+    _srelu_parameter_autodiff(oracle, 0.1, 0.5, 0.2, -0.3)          # overlapping thresholds
 
 
 class _SymbolsAsNumbers(activations._SymPy):
@@ -139,12 +141,14 @@ def _tanh_function():
                  "tanh(x)")
 
 
-def _function_torch(act, reference):
-    def check():
-        import torch
-        X = as_torch(np.array([[-1e4, -30.0, -1.0, 0.0, 1.0, 30.0, 1e4]]))
-        assert_close(act(X), reference(torch, X), f"{act} vs torch, including ±1e4")
-        assert_close(act(X.numpy()), reference(torch, X), f"{act} (NumPy) vs torch, including ±1e4")
+def _function(act, reference):
+    """Numeric check: act agrees with the oracle's function named ``reference``, also at ±1e4,
+    on the oracle's values and on NumPy."""
+    def check(oracle):
+        X = oracle.array(np.array([[-1e4, -30.0, -1.0, 0.0, 1.0, 30.0, 1e4]]))
+        expected = getattr(oracle, reference)(X)
+        assert_close(act(X), expected, f"{act} vs {oracle.name}, including ±1e4")
+        assert_close(act(as_numpy(X)), expected, f"{act} (NumPy) vs {oracle.name}, including ±1e4")
     return check
 
 
@@ -152,17 +156,16 @@ def _smooth(make):
     return _derivative_pieces(make, {"every x": {}})
 
 
-register("relu.derivative", "§5 ReLU", CHAPTER, ReLU, sympy=_derivative_pieces(ReLU, SIGNS), torch=_autograd(ReLU))
+register("relu.derivative", "§5 ReLU", CHAPTER, ReLU, sympy=_derivative_pieces(ReLU, SIGNS), numeric=_autodiff(ReLU))
 register("leaky_relu.derivative", "§5 Leaky ReLU", CHAPTER, LeakyReLU, sympy=_leaky_relu_printed_condition,
-         torch=_autograd(lambda: LeakyReLU(0.1)))
+         numeric=_autodiff(lambda: LeakyReLU(0.1)))
 register("all_relu.derivative", "§5 All-ReLU", CHAPTER, AllReLU, sympy=_all_relu_derivative,
-         torch=_autograd(lambda: AllReLU(-0.3)))
-register("srelu.derivative", "§5 SReLU", CHAPTER, SReLU, sympy=_srelu_derivative, torch=_srelu_torch)
+         numeric=_autodiff(lambda: AllReLU(-0.3)))
+register("srelu.derivative", "§5 SReLU", CHAPTER, SReLU, sympy=_srelu_derivative, numeric=_srelu_numeric)
 register("srelu.parameter_derivatives", "§4 srelu layer", CHAPTER, SReLU, sympy=_srelu_parameter_derivatives,
-         torch=_srelu_parameter_torch)
-register("tanh.function", "§5 tanh", CHAPTER, Tanh, sympy=_tanh_function,
-         torch=_function_torch(Tanh(), lambda torch, X: torch.tanh(X)))
-register("tanh.derivative", "§5 tanh", CHAPTER, Tanh, sympy=_smooth(Tanh), torch=_autograd(Tanh))
+         numeric=_srelu_parameter_numeric)
+register("tanh.function", "§5 tanh", CHAPTER, Tanh, sympy=_tanh_function, numeric=_function(Tanh(), "tanh"))
+register("tanh.derivative", "§5 tanh", CHAPTER, Tanh, sympy=_smooth(Tanh), numeric=_autodiff(Tanh))
 register("sigmoid.function", "§5 sigmoid", CHAPTER, Sigmoid, sympy=_sigmoid_function,
-         torch=_function_torch(Sigmoid(), lambda torch, X: torch.sigmoid(X)))
-register("sigmoid.derivative", "§5 sigmoid", CHAPTER, Sigmoid, sympy=_smooth(Sigmoid), torch=_autograd(Sigmoid))
+         numeric=_function(Sigmoid(), "sigmoid"))
+register("sigmoid.derivative", "§5 sigmoid", CHAPTER, Sigmoid, sympy=_smooth(Sigmoid), numeric=_autodiff(Sigmoid))

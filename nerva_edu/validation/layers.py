@@ -6,8 +6,10 @@ For every layer and every gradient it returns, the same procedure runs twice:
   ``feedforward``, take the scalar loss L = elements_sum(Y ⊙ C) with a symbolic C (so
   that DY = C), run ``backpropagate(Y, C)``, and prove that DX and every D<parameter> equal
   ``sp.diff`` of L with respect to each entry (``simplify`` of the difference is zero).
-- Torch: the same with float64 tensors and a random C; the gradients are compared with
-  autograd's (relative tolerance 1e-10).
+- Numeric, with the torch and the JAX oracle (``nerva_edu.validation.oracles``): the same with
+  float64 values of the oracle's kind and a random C; the gradients are compared with the
+  vector-Jacobian product C·J of the oracle's automatic differentiation of the layer's own
+  feedforward, as a function of X and the parameters (relative tolerance 1e-10).
 
 Two devices keep the symbolic proofs short and exact:
 
@@ -35,7 +37,7 @@ from nerva_edu.layers import (Activation, ActivationDropout, BatchNormalization,
 from nerva_edu.registry import register
 from nerva_edu.softmax import softmax_batch
 from nerva_edu.symbolic import assert_equal, derive_gradients, symbolic_matrix
-from nerva_edu.validation import as_torch, assert_close
+from nerva_edu.validation import assert_close
 
 CHAPTER = "book/04-layer-equations"
 SHAPES = [(2, 2, 2), (3, 2, 1), (1, 3, 2)]           # (N, D, K)
@@ -52,19 +54,17 @@ class SymPyValues:
         return sp.Symbol(name, real=True)
 
 
-class TorchValues:
-    """Values for the torch run: random float64 tensors that record gradients."""
-    kind = "torch"
+class OracleValues:
+    """Values for the numeric run: random float64 values of an oracle's kind."""
 
-    def __init__(self, seed=0):
-        self.rng = np.random.default_rng(seed)
+    def __init__(self, oracle, seed=0):
+        self.oracle, self.kind, self.rng = oracle, oracle.name, np.random.default_rng(seed)
 
     def matrix(self, name, m, n):
-        return as_torch(self.rng.standard_normal((m, n))).requires_grad_(True)
+        return self.oracle.array(self.rng.standard_normal((m, n)))
 
     def scalar(self, name, value):
-        import torch
-        return torch.tensor(float(value), dtype=torch.float64, requires_grad=True)
+        return self.oracle.scalar(value)
 
 
 def _gradients(layer, X, DX):
@@ -89,17 +89,30 @@ def sympy_gradients(build, shapes, at=None):
     return check
 
 
-def torch_gradients(build, shapes, seeds=(0, 1)):
-    """Torch check of every gradient of the layer made by build(values, N, D, K) against autograd."""
-    def check():
+def autodiff_gradients(build, shapes, seeds=(0, 1)):
+    """Numeric check of every gradient of the layer made by build(values, N, D, K): DX and each
+    D<parameter> from ``backpropagate(Y, C)`` equal the oracle's C·J of ``feedforward``."""
+    def check(oracle):
         for seed in seeds:
             for N, D, K in shapes:
-                layer, X, options = build(TorchValues(seed), N, D, K)
+                layer, X, options = build(OracleValues(oracle, seed), N, D, K)
+                parameters = [getattr(layer, name) for name in layer.parameter_names]
                 Y = layer.feedforward(X, **options)
-                C = as_torch(np.random.default_rng(seed + 100).standard_normal(tuple(Y.shape)))
-                M.elements_sum(M.hadamard(Y, C)).backward()
-                for name, value, D_ in _gradients(layer, X, layer.backpropagate(Y, C)):
-                    assert_close(D_, value.grad, f"{type(layer).__name__} D{name} vs autograd (N, D, K = {N, D, K})")
+                if isinstance(layer, LinearDropout) and layer.R is not None:
+                    options = dict(options, R=layer.R)      # differentiate with the mask just drawn
+
+                def feedforward(X, *values):
+                    for name, value in zip(layer.parameter_names, values):
+                        setattr(layer, name, value)
+                    return layer.feedforward(X, **options)
+                C = oracle.array(np.random.default_rng(seed + 100).standard_normal(M.shape(Y)))
+                state = dict(vars(layer))
+                expected = oracle.vjp(feedforward, [X, *parameters], C)
+                vars(layer).update(state)           # not the differentiated run's values (JAX: tracers)
+                Y = layer.feedforward(X, **options)
+                for (name, _, D_), gradient in zip(_gradients(layer, X, layer.backpropagate(Y, C)), expected):
+                    assert_close(D_, gradient, f"{type(layer).__name__} D{name} vs {oracle.name} autodiff "
+                                               f"(N, D, K = {N, D, K})")
     return check
 
 
@@ -127,13 +140,14 @@ _f, _u = sp.Function("f"), sp.Dummy("u")
 class GenericActivation(_Activation):
     """An arbitrary differentiable function f (a SymPy undefined function) and its derivative
     f' (evaluated at z), for the symbolic proof of the activation layer for every activation."""
-    function = Elementwise("f", numpy=None, torch=None, sympy=_f)
-    derivative = Elementwise("f'", numpy=None, torch=None, sympy=lambda z: sp.Subs(sp.Derivative(_f(_u), _u), _u, z))
+    function = Elementwise("f", numpy=None, torch=None, jax=None, sympy=_f)
+    derivative = Elementwise("f'", numpy=None, torch=None, jax=None,
+                             sympy=lambda z: sp.Subs(sp.Derivative(_f(_u), _u), _u, z))
 
 
-def _torch_activation_layers():
+def _numeric_activation_layers(oracle):
     for act in (ReLU(), LeakyReLU(0.1), AllReLU(-0.3), SReLU(0.1, -0.5, 0.2, 0.7), Tanh(), Sigmoid()):
-        torch_gradients(build_activation(act), SHAPES[:2])()
+        autodiff_gradients(build_activation(act), SHAPES[:2])(oracle)
 
 
 def build_srelu(values, N, D, K):
@@ -163,10 +177,6 @@ def srelu_point(overlap):
 def _sympy_srelu():
     for overlap in (False, True):
         sympy_gradients(build_srelu, [(3, 2, 2)], at=srelu_point(overlap))()
-
-
-def _torch_srelu():
-    torch_gradients(build_srelu, SHAPES)()
 
 
 def build_softmax(layer_class):
@@ -229,7 +239,7 @@ def _running_statistics(values, K):
     if values.kind == "sympy":
         return symbolic_matrix("mu", 1, K), symbolic_matrix("v", 1, K, positive=True)
     rng = values.rng
-    return as_torch(rng.standard_normal((1, K))), as_torch(rng.uniform(0.5, 2.0, (1, K)))
+    return values.oracle.array(rng.standard_normal((1, K))), values.oracle.array(rng.uniform(0.5, 2.0, (1, K)))
 
 
 def _sympy_batch_norm_printed():
@@ -261,21 +271,17 @@ def _sympy_batch_norm():
 def _torch_batch_norm_forward():
     """Training-mode Y agrees with torch.nn.functional.batch_norm (batch statistics, ε inside the root)."""
     import torch
-    layer, X, _ = build_batch_norm()(TorchValues(4), 5, 0, 3)
+    from nerva_edu.registry import oracle
+    layer, X, _ = build_batch_norm()(OracleValues(oracle("torch"), 4), 5, 0, 3)
     Y = layer.feedforward(X)
     expected = torch.nn.functional.batch_norm(X, None, None, layer.gamma.flatten(), layer.beta.flatten(),
                                               training=True, eps=1e-5)
     assert_close(Y, expected, "BatchNormalization Y vs torch batch_norm")
 
 
-def _torch_batch_norm():
-    torch_gradients(build_batch_norm(), [(2, 0, 2), (5, 0, 3)])()
-    _torch_batch_norm_forward()
-
-
 def _torch_batch_norm_evaluation():
     """Running statistics and evaluation output agree with torch.nn.BatchNorm1d (momentum 0.1,
-    ε = 1e-5, unbiased running variance); evaluation gradients agree with autograd."""
+    ε = 1e-5, unbiased running variance)."""
     import torch
     rng = np.random.default_rng(9)
     K = 3
@@ -286,16 +292,15 @@ def _torch_batch_norm_evaluation():
     layer = BatchNormalization(reference.bias.detach().reshape(1, K).clone(),
                                reference.weight.detach().reshape(1, K).clone(), momentum=0.1, epsilon=1e-5)
     for _ in range(3):
-        X = as_torch(2 + 3 * rng.standard_normal((6, K)))
+        X = torch.tensor(2 + 3 * rng.standard_normal((6, K)))
         layer.feedforward(X)
         reference(X)
     assert_close(layer.running_mean, reference.running_mean.reshape(1, K), "running mean vs BatchNorm1d")
     assert_close(layer.running_variance, reference.running_var.reshape(1, K), "running variance vs BatchNorm1d")
     layer.training = False
     reference.eval()
-    X = as_torch(rng.standard_normal((1, K)))
+    X = torch.tensor(rng.standard_normal((1, K)))
     assert_close(layer.feedforward(X), reference(X), "evaluation Y (N = 1) vs BatchNorm1d")
-    torch_gradients(build_batch_norm(training=False), [(1, 0, 3), (4, 0, 2)])()
 
 
 def build_linear_dropout(values, N, D, K):
@@ -316,20 +321,24 @@ def _mask_option(values, D, K):
 
 
 register("linear.backward", "§4 linear layer", CHAPTER, Linear,
-         sympy=sympy_gradients(build_linear, SHAPES), torch=torch_gradients(build_linear, SHAPES))
+         sympy=sympy_gradients(build_linear, SHAPES), numeric=autodiff_gradients(build_linear, SHAPES))
 register("activation.backward", "§4 activation layer", CHAPTER, Activation,
-         sympy=sympy_gradients(build_activation(GenericActivation()), SHAPES), torch=_torch_activation_layers)
-register("srelu.backward", "§4 srelu layer", CHAPTER, SReLULayer, sympy=_sympy_srelu, torch=_torch_srelu)
+         sympy=sympy_gradients(build_activation(GenericActivation()), SHAPES), numeric=_numeric_activation_layers)
+register("srelu.backward", "§4 srelu layer", CHAPTER, SReLULayer, sympy=_sympy_srelu,
+         numeric=autodiff_gradients(build_srelu, SHAPES))
 register("softmax_layer.backward", "§4 softmax layer", CHAPTER, Softmax, sympy=_sympy_softmax_layer,
-         torch=torch_gradients(build_softmax(Softmax), SHAPES))
+         numeric=autodiff_gradients(build_softmax(Softmax), SHAPES))
 register("log_softmax_layer.backward", "eq. (17)", CHAPTER, LogSoftmax, sympy=_sympy_log_softmax_layer,
-         torch=torch_gradients(build_softmax(LogSoftmax), SHAPES))
+         numeric=autodiff_gradients(build_softmax(LogSoftmax), SHAPES))
 register("batch_norm.backward", "eq. (25)", CHAPTER, BatchNormalization, sympy=_sympy_batch_norm,
-         torch=_torch_batch_norm)
+         numeric=autodiff_gradients(build_batch_norm(), [(2, 0, 2), (5, 0, 3)]), torch_only=_torch_batch_norm_forward)
 register("batch_norm.evaluation", "§4 batch normalization", CHAPTER, BatchNormalization,
-         sympy=sympy_gradients(build_batch_norm(training=False), [(2, 0, 2)]), torch=_torch_batch_norm_evaluation)
+         sympy=sympy_gradients(build_batch_norm(training=False), [(2, 0, 2)]),
+         numeric=autodiff_gradients(build_batch_norm(training=False), [(1, 0, 3), (4, 0, 2)]),
+         torch_only=_torch_batch_norm_evaluation)
 register("linear_dropout.backward", "§4 linear dropout layer", CHAPTER, LinearDropout,
-         sympy=sympy_gradients(build_linear_dropout, SHAPES[:2]), torch=torch_gradients(build_linear_dropout, SHAPES))
+         sympy=sympy_gradients(build_linear_dropout, SHAPES[:2]),
+         numeric=autodiff_gradients(build_linear_dropout, SHAPES))
 register("activation_dropout.backward", "§4 activation dropout layer", CHAPTER, ActivationDropout,
          sympy=sympy_gradients(build_activation_dropout, SHAPES[:2]),
-         torch=torch_gradients(build_activation_dropout, SHAPES))
+         numeric=autodiff_gradients(build_activation_dropout, SHAPES))

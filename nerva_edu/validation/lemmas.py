@@ -6,8 +6,9 @@ computes ∂h/∂x with ``jacobian`` and proves it equal to the right-hand side.
 
 Properties (10)–(15), row- and column-wise definitions generalized to matrix form: SymPy
 builds Z column by column (or row by row) from the definition and proves it equal to the
-matrix form written with ``nerva_edu.matrix``; torch evaluates the matrix form on random
-float64 tensors and compares it with the definition evaluated on the same numbers.
+matrix form written with ``nerva_edu.matrix``; the numeric check (with the torch and the JAX
+oracle) evaluates the matrix form on random float64 values of the oracle's kind and compares
+it with the definition evaluated on the same numbers.
 """
 
 import numpy as np
@@ -16,7 +17,7 @@ import sympy as sp
 from nerva_edu import matrix as M
 from nerva_edu.registry import register
 from nerva_edu.symbolic import assert_equal, column_vector, jacobian, symbolic_matrix
-from nerva_edu.validation import as_torch, assert_close
+from nerva_edu.validation import assert_close
 
 CHAPTER = "book/04b-derivations"
 p, m, n = 2, 3, 2
@@ -104,15 +105,16 @@ def _property_sympy(number):
     return check
 
 
-def _property_torch(number):
+def _property_numeric(number):
     by, definition, matrix_form = PROPERTIES[number]
 
-    def check():
+    def check(oracle):
         rng = np.random.default_rng(number)
         for shape in ((3, 2), (4, 5), (1, 3)):
             X, Y = rng.standard_normal(shape), rng.standard_normal(shape)
             expected = by(definition, X, Y, np.concatenate)
-            assert_close(matrix_form(as_torch(X), as_torch(Y)), expected, f"property ({number}), shape {shape}")
+            assert_close(matrix_form(oracle.array(X), oracle.array(Y)), expected,
+                         f"property ({number}), shape {shape}, {oracle.name}")
     return check
 
 
@@ -121,4 +123,4 @@ for _number, _check in ((5, _product_rule_5), (6, _product_rule_6), (7, _product
 register("lemma.chain_rule.9", "eq. (9)", CHAPTER, jacobian, sympy=_chain_rule_9)
 for _number in PROPERTIES:
     register(f"property.{_number}", f"eq. ({_number})", CHAPTER, M.diag if _number in (10, 11, 13, 14) else M.hadamard,
-             sympy=_property_sympy(_number), torch=_property_torch(_number))
+             sympy=_property_sympy(_number), numeric=_property_numeric(_number))

@@ -6,8 +6,10 @@ single-example losses of its rows. Softmax cross-entropy is computed with the st
 log-softmax, whose row maximum cancels: the check first proves that the stable value equals
 the plain formula, then differentiates the plain formula. Logarithms are expanded and tanh
 rewritten with exponentials so that ``simplify`` can decide.
-Torch (float64): every gradient equals autograd's gradient of the loss value; the stable
-losses agree with ``torch.nn.functional`` also for outputs of magnitude 1e4.
+Numeric (float64, with the torch and the JAX oracle): every gradient equals the oracle's
+automatic gradient of the loss value; the stable losses agree with a reference written with
+the framework's log-softmax and log-sigmoid also for outputs of magnitude 1e4. Torch only:
+the mean squared error agrees with ``torch.nn.functional.mse_loss``.
 """
 
 import numpy as np
@@ -18,7 +20,7 @@ from nerva_edu import matrix as M
 from nerva_edu.registry import register
 from nerva_edu.softmax import log_softmax_batch
 from nerva_edu.symbolic import assert_equal, gradient, row_vector, symbolic_matrix
-from nerva_edu.validation import as_torch, assert_close
+from nerva_edu.validation import as_numpy, assert_close
 
 CHAPTER = "book/06-loss-functions"
 N, K = 2, 3
@@ -62,36 +64,34 @@ def _sympy(value, value_gradient, batch, batch_gradient, positive=False, plain_v
     return check
 
 
-def _random_pair(positive, scale=1.0, one_hot=False, seed=8):
+def _random_pair(oracle, positive, scale=1.0, one_hot=False, seed=8):
     rng = np.random.default_rng(seed)
     Y = rng.uniform(0.1, 1.0, (N, K)) if positive else scale * rng.standard_normal((N, K))
     T = np.eye(K)[rng.integers(0, K, N)] if one_hot else rng.uniform(0.1, 1.0, (N, K))
-    return as_torch(Y), as_torch(T)
+    return oracle.array(Y), oracle.array(T)
 
 
-def _autograd(value, value_gradient, batch, batch_gradient, positive=False, one_hot=False, reference=None):
-    """Torch: gradients vs autograd, one example and batch; value vs a torch reference at 1e4."""
-    def check():
-        Y, T = _random_pair(positive, one_hot=one_hot)
+def _autodiff(value, value_gradient, batch, batch_gradient, positive=False, one_hot=False, reference=None):
+    """Numeric check: gradients vs the oracle's, one example and batch; value vs a reference at 1e4."""
+    def check(oracle):
+        Y, T = _random_pair(oracle, positive, one_hot=one_hot)
         for f, f_gradient, Yv, Tv in ((value, value_gradient, Y[:1], T[:1]), (batch, batch_gradient, Y, T)):
-            Yv = Yv.clone().requires_grad_(True)
-            f(Yv, Tv).backward()
-            assert_close(f_gradient(Yv, Tv), Yv.grad, f"{f_gradient.__name__} vs autograd")
+            [expected] = oracle.grad(lambda Yv: f(Yv, Tv), [Yv])
+            assert_close(f_gradient(Yv, Tv), expected, f"{f_gradient.__name__} vs {oracle.name} autodiff")
         if reference is not None:
-            import torch
-            Y, T = _random_pair(positive, scale=1e4, one_hot=one_hot)
-            assert_close(batch(Y, T), reference(torch, Y, T), f"{batch.__name__} vs torch at magnitude 1e4", rtol=1e-12)
-            assert_close(batch(Y.numpy(), T.numpy()), reference(torch, Y, T), f"{batch.__name__} (NumPy) at 1e4",
-                         rtol=1e-12)
+            Y, T = _random_pair(oracle, positive, scale=1e4, one_hot=one_hot)
+            expected = reference(oracle, Y, T)
+            assert_close(batch(Y, T), expected, f"{batch.__name__} vs {oracle.name} at magnitude 1e4", rtol=1e-12)
+            assert_close(batch(as_numpy(Y), as_numpy(T)), expected, f"{batch.__name__} (NumPy) at 1e4", rtol=1e-12)
     return check
 
 
-def _softmax_ce_reference(torch, Y, T):
-    return -(T * torch.log_softmax(Y, dim=1)).sum()
+def _softmax_ce_reference(oracle, Y, T):
+    return -(T * oracle.log_softmax(Y)).sum()
 
 
-def _logistic_ce_reference(torch, Y, T):
-    return -(T * torch.nn.functional.logsigmoid(Y)).sum()
+def _logistic_ce_reference(oracle, Y, T):
+    return -(T * oracle.log_sigmoid(Y)).sum()
 
 
 def _one_hot_sympy():
@@ -109,12 +109,16 @@ def _mse_sympy():
     assert_equal(L.mean_squared_error_batch_gradient(Y, T), gradient(L.mean_squared_error_batch(Y, T), Y), "∇_Y L_MSE")
 
 
-def _mse_torch():
-    Y, T = _random_pair(False)
-    Y.requires_grad_(True)
-    L.mean_squared_error_batch(Y, T).backward()
-    assert_close(L.mean_squared_error_batch_gradient(Y, T), Y.grad, "∇_Y L_MSE vs autograd")
+def _mse_numeric(oracle):
+    Y, T = _random_pair(oracle, False)
+    [expected] = oracle.grad(lambda Y: L.mean_squared_error_batch(Y, T), [Y])
+    assert_close(L.mean_squared_error_batch_gradient(Y, T), expected, f"∇_Y L_MSE vs {oracle.name} autodiff")
+
+
+def _mse_torch_loss():
     import torch
+    from nerva_edu.registry import oracle
+    Y, T = _random_pair(oracle("torch"), False)
     assert_close(L.mean_squared_error_batch(Y, T), torch.nn.functional.mse_loss(Y, T), "L_MSE vs torch mse_loss")
 
 
@@ -145,12 +149,12 @@ for _name, (_ref, _functions, _options) in LOSS_FUNCTIONS.items():
         _sympy_options.update(plain_value=_plain_softmax_cross_entropy_batch,
                               plain_batch=_plain_softmax_cross_entropy_batch)
     register(f"{_name}.gradient", _ref, CHAPTER, _functions[3], sympy=_sympy(*_functions, **_sympy_options),
-             torch=_autograd(*_functions, **_options))
+             numeric=_autodiff(*_functions, **_options))
 
 register("mean_squared_error.gradient", "§6 mean squared error", CHAPTER, L.mean_squared_error_batch_gradient,
-         sympy=_mse_sympy, torch=_mse_torch)
+         sympy=_mse_sympy, numeric=_mse_numeric, torch_only=_mse_torch_loss)
 register("softmax_cross_entropy.one_hot_gradient", "eq. (31), one-hot", CHAPTER,
          L.softmax_cross_entropy_one_hot_batch_gradient, sympy=_one_hot_sympy,
-         torch=_autograd(L.softmax_cross_entropy, L.softmax_cross_entropy_one_hot_gradient,
+         numeric=_autodiff(L.softmax_cross_entropy, L.softmax_cross_entropy_one_hot_gradient,
                          L.softmax_cross_entropy_batch, L.softmax_cross_entropy_one_hot_batch_gradient,
                          one_hot=True, reference=_softmax_ce_reference))

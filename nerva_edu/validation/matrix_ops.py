@@ -2,8 +2,9 @@
 
 SymPy check: on matrices of symbols, each operation equals its definition in Table 1's
 matrix-calculus column (for instance ``columns_sum(X) = 1_mᵀ · X``).
-Torch check: on random numbers, the NumPy, torch and SymPy executions of the operation
-agree, and agree with the framework call listed in Table 2.
+Numeric check (with the torch and the JAX oracle of ``nerva_edu.validation.oracles``): on
+random numbers, the NumPy, SymPy and oracle executions of the operation agree, and agree
+with the framework call listed in Table 2.
 """
 
 import numpy as np
@@ -12,7 +13,7 @@ import sympy as sp
 from nerva_edu import matrix as M
 from nerva_edu.registry import register
 from nerva_edu.symbolic import assert_equal, column_vector, row_vector, symbolic_matrix
-from nerva_edu.validation import as_numpy, as_sympy, as_torch, assert_close
+from nerva_edu.validation import as_sympy, assert_close
 
 CHAPTER = "book/03-matrix-operations"
 m, n = 3, 2
@@ -24,16 +25,16 @@ def _random(shape, seed, positive=False):
 
 
 def _agree(name, make_args, positive=False):
-    """A check that ``M.<name>`` gives the same values on all three kinds of values."""
+    """A check that ``M.<name>`` gives the same values on NumPy, SymPy and the oracle's values."""
     operation = getattr(M, name)
 
-    def check():
+    def check(oracle):
         for seed in range(3):
             args = make_args(seed)
             expected = operation(*args)
-            for convert in (as_torch, as_sympy):
+            for kind, convert in ((oracle.name, oracle.array), ("sympy", as_sympy)):
                 converted = [convert(a) if isinstance(a, np.ndarray) else a for a in args]
-                assert_close(operation(*converted), expected, f"{name} on {convert.__name__[3:]}")
+                assert_close(operation(*converted), expected, f"{name} on {kind}")
     return check
 
 
@@ -97,18 +98,30 @@ SYMBOLIC["apply"] = _symbolic(lambda: M.apply(lambda x: x ** 2 + 1, X), lambda: 
                               "apply(f, X)")
 
 
-def _table2_log_sigmoid():
-    """log_sigmoid on torch agrees with torch's own logsigmoid, also at ±1e4."""
-    import torch
-    Z = as_torch(np.array([[-1e4, -20.0, 0.0], [3.0, 20.0, 1e4]]))
-    assert_close(M.log_sigmoid(Z), torch.nn.functional.logsigmoid(Z), "log_sigmoid vs torch")
-    assert_close(M.log_sigmoid(Z.numpy()), torch.nn.functional.logsigmoid(Z), "log_sigmoid (NumPy) vs torch")
+def _table2_log_sigmoid(oracle):
+    """log_sigmoid on the oracle's values agrees with the framework's own log-sigmoid, also at ±1e4."""
+    Z = np.array([[-1e4, -20.0, 0.0], [3.0, 20.0, 1e4]])
+    expected = oracle.log_sigmoid(oracle.array(Z))
+    assert_close(M.log_sigmoid(oracle.array(Z)), expected, f"log_sigmoid vs {oracle.name}")
+    assert_close(M.log_sigmoid(Z), expected, f"log_sigmoid (NumPy) vs {oracle.name}")
+
+
+def _constructed(name, sizes, expected):
+    """A check that ``M.<name>(*sizes, like=...)`` makes the expected matrix, of the oracle's kind
+    and float64 dtype."""
+    def check(oracle):
+        like = oracle.array(np.eye(1))
+        value = getattr(M, name)(*sizes, like=like)
+        assert M.kind(value) == oracle.name and value.dtype == like.dtype, \
+            f"{name}: a {M.kind(value)} value of dtype {value.dtype}, expected {oracle.name} {like.dtype}"
+        assert_close(value, expected, name)
+    return check
 
 
 NUMERIC = {
-    "zeros": lambda: assert_close(as_numpy(M.zeros(m, n, like=as_torch(np.eye(1)))), np.zeros((m, n)), "zeros"),
-    "ones": lambda: assert_close(as_numpy(M.ones(m, n, like=as_torch(np.eye(1)))), np.ones((m, n)), "ones"),
-    "identity": lambda: assert_close(as_numpy(M.identity(m, like=as_torch(np.eye(1)))), np.eye(m), "identity"),
+    "zeros": _constructed("zeros", (m, n), np.zeros((m, n))),
+    "ones": _constructed("ones", (m, n), np.ones((m, n))),
+    "identity": _constructed("identity", (m,), np.eye(m)),
     "dot": _agree("dot", lambda s: [_random((m, 1), s), _random((m, 1), s + 7)]),
     "hadamard": _agree("hadamard", lambda s: [_random((m, n), s), _random((m, n), s + 7)]),
     "diag": _agree("diag", lambda s: [_random((m, m), s)]),
@@ -128,8 +141,8 @@ NUMERIC = {
     "reciprocal": _agree("reciprocal", _matrix_arg(positive=True)),
     "sqrt": _agree("sqrt", _matrix_arg(positive=True)),
     "inv_sqrt": _agree("inv_sqrt", _matrix_arg(positive=True)),
-    "log_sigmoid": lambda: (_agree("log_sigmoid", _matrix_arg())(), _table2_log_sigmoid()),
+    "log_sigmoid": lambda oracle: (_agree("log_sigmoid", _matrix_arg())(oracle), _table2_log_sigmoid(oracle)),
 }
 
 for _name, _sympy_check in SYMBOLIC.items():
-    register(f"matrix.{_name}", "§3 Table 1", CHAPTER, getattr(M, _name), sympy=_sympy_check, torch=NUMERIC[_name])
+    register(f"matrix.{_name}", "§3 Table 1", CHAPTER, getattr(M, _name), sympy=_sympy_check, numeric=NUMERIC[_name])

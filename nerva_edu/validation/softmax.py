@@ -5,9 +5,10 @@ versions equal the plain ones (the maximum cancels); log-softmax(X) equals log(s
 the Jacobians (26) and (27) equal ``jacobian`` of the row functions, and the corrected steps
 of derivation (28) hold. Logarithms are expanded with ``expand_log(force=True)``, which is
 valid here because every argument is positive.
-Torch (float64): the functions agree with ``torch.softmax`` / ``torch.log_softmax``, the
-stable ones also for inputs of magnitude 1e4, and the Jacobians agree with
-``torch.autograd.functional.jacobian``.
+Numeric (float64, with the torch and the JAX oracle): the functions agree with the
+framework's softmax and log-softmax (``torch.softmax``, ``jax.nn.softmax``, ...), the stable
+ones also for inputs of magnitude 1e4, and the Jacobians agree with the oracle's automatic
+Jacobian (``torch.autograd.functional.jacobian``, ``jax.jacrev``).
 """
 
 import numpy as np
@@ -17,7 +18,7 @@ from nerva_edu import matrix as M
 from nerva_edu import softmax as S
 from nerva_edu.registry import register
 from nerva_edu.symbolic import assert_equal, jacobian, row_vector, symbolic_matrix
-from nerva_edu.validation import as_torch, assert_close
+from nerva_edu.validation import as_numpy, assert_close
 
 CHAPTER = "book/05-activation-functions"
 N, D = 2, 3
@@ -34,11 +35,11 @@ def _rows(function, X):
     return sp.Matrix.vstack(*[function(X.row(i)) for i in range(X.rows)])
 
 
-def _inputs(scale=1.0):
+def _inputs(oracle):
     """Random inputs, and inputs of magnitude 1e4 (on which the plain versions overflow)."""
     rng = np.random.default_rng(7)
-    return {"ordinary": as_torch(scale * rng.standard_normal((N, D))),
-            "magnitude 1e4": as_torch(np.array([[1e4, -1e4, 0.5e4], [-1e4, -1e4 + 3, -1e4 + 1]]))}
+    return {"ordinary": oracle.array(rng.standard_normal((N, D))),
+            "magnitude 1e4": oracle.array(np.array([[1e4, -1e4, 0.5e4], [-1e4, -1e4 + 3, -1e4 + 1]]))}
 
 
 def _sympy_softmax():
@@ -88,49 +89,45 @@ def _sympy_derivation_28():
     assert_equal(chain, S.log_softmax_jacobian(x), "(28): ∂log(y)/∂y · ∂softmax(x)/∂x")
 
 
-def _torch_function(ours, reference, stable):
-    def check():
-        import torch
-        for what, Xt in _inputs().items():
+def _function(ours, reference, stable):
+    """Numeric check: ``ours`` agrees with the oracle's function named ``reference``."""
+    def check(oracle):
+        for what, Xt in _inputs(oracle).items():
             if what != "ordinary" and not stable:
                 continue
-            expected = reference(torch, Xt)
-            assert_close(ours(Xt), expected, f"{ours.__name__} vs torch ({what})")
-            assert_close(ours(Xt.numpy()), expected, f"{ours.__name__} on NumPy vs torch ({what})")
+            expected = getattr(oracle, reference)(Xt)
+            assert_close(ours(Xt), expected, f"{ours.__name__} vs {oracle.name} ({what})")
+            assert_close(ours(as_numpy(Xt)), expected, f"{ours.__name__} on NumPy vs {oracle.name} ({what})")
             if ours.__name__.endswith("_batch"):
                 row_version = getattr(S, ours.__name__[:-len("_batch")])
-                assert_close(row_version(Xt[:1]), expected[:1], f"{row_version.__name__} vs torch ({what})")
+                assert_close(row_version(Xt[:1]), expected[:1], f"{row_version.__name__} vs {oracle.name} ({what})")
     return check
 
 
-def _torch_jacobian(ours, functions):
-    def check():
-        import torch
-        for what, Xt in _inputs().items():
+def _jacobian(ours, functions):
+    """Numeric check: ``ours`` equals the oracle's Jacobian of each of ``functions``."""
+    def check(oracle):
+        for what, Xt in _inputs(oracle).items():
             for f in functions:
                 if what != "ordinary" and not f.__name__.startswith("stable"):
                     continue
                 for i in range(N):
                     row = Xt[i:i + 1]
-                    expected = torch.autograd.functional.jacobian(f, row).reshape(D, D)
-                    assert_close(ours(row), expected, f"{ours.__name__} vs autograd of {f.__name__} ({what})")
+                    assert_close(ours(row), oracle.jacobian(f, row),
+                                 f"{ours.__name__} vs {oracle.name} autodiff of {f.__name__} ({what})")
     return check
 
 
-softmax_torch = lambda torch, X: torch.softmax(X, dim=1)            # noqa: E731
-log_softmax_torch = lambda torch, X: torch.log_softmax(X, dim=1)    # noqa: E731
-
 register("softmax.function", "§5.1 softmax", CHAPTER, S.softmax_batch, sympy=_sympy_softmax,
-         torch=_torch_function(S.softmax_batch, softmax_torch, stable=False))
+         numeric=_function(S.softmax_batch, "softmax", stable=False))
 register("stable_softmax.function", "§5.1 stable-softmax", CHAPTER, S.stable_softmax_batch,
-         sympy=_sympy_stable_softmax, torch=_torch_function(S.stable_softmax_batch, softmax_torch, stable=True))
+         sympy=_sympy_stable_softmax, numeric=_function(S.stable_softmax_batch, "softmax", stable=True))
 register("log_softmax.function", "§5.1 log-softmax", CHAPTER, S.log_softmax_batch, sympy=_sympy_log_softmax,
-         torch=_torch_function(S.log_softmax_batch, log_softmax_torch, stable=False))
+         numeric=_function(S.log_softmax_batch, "log_softmax", stable=False))
 register("stable_log_softmax.function", "§5.1 stable-log-softmax", CHAPTER, S.stable_log_softmax_batch,
-         sympy=_sympy_stable_log_softmax,
-         torch=_torch_function(S.stable_log_softmax_batch, log_softmax_torch, stable=True))
+         sympy=_sympy_stable_log_softmax, numeric=_function(S.stable_log_softmax_batch, "log_softmax", stable=True))
 register("softmax.jacobian", "eq. (26)", CHAPTER, S.softmax_jacobian, sympy=_sympy_softmax_jacobian,
-         torch=_torch_jacobian(S.softmax_jacobian, [S.softmax, S.stable_softmax]))
+         numeric=_jacobian(S.softmax_jacobian, [S.softmax, S.stable_softmax]))
 register("log_softmax.jacobian", "eq. (27)", CHAPTER, S.log_softmax_jacobian, sympy=_sympy_log_softmax_jacobian,
-         torch=_torch_jacobian(S.log_softmax_jacobian, [S.log_softmax, S.stable_log_softmax]))
+         numeric=_jacobian(S.log_softmax_jacobian, [S.log_softmax, S.stable_log_softmax]))
 register("log_softmax.derivation", "eq. (28)", CHAPTER, S.log_softmax_jacobian, sympy=_sympy_derivation_28)
