@@ -102,3 +102,14 @@ def test_bench_scale_rejects_bad_options_in_one_line(tmp_path, capsys, arguments
     error = capsys.readouterr().err
     assert status == 2 and error.count("\n") == 1 and error.startswith("nerva-edu bench scale: error: "), error
     assert re.search(message, error), error
+
+
+def test_bench_scale_runs_on_all_cpus_of_the_process_by_default():
+    import argparse
+    from nerva_edu.benchmarks import scale
+    from nerva_edu.sparse.kernels import default_threads
+    parser = argparse.ArgumentParser()
+    scale.add_arguments(parser)
+    args = parser.parse_args(["--plot", ""])
+    assert scale.check_arguments(args) == (list(scale.WIDTHS), list(scale.BACKENDS))
+    assert args.threads == default_threads()

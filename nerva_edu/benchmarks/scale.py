@@ -31,7 +31,6 @@ BASE_BYTES = 512 * 2**20                    # a worker's interpreter, torch and 
 
 
 def add_arguments(parser):
-    from nerva_edu.sparse.kernels import default_threads
     parser.add_argument("--widths", default=",".join(map(str, WIDTHS)),
                         help="comma-separated hidden widths H of 3072-H-H-H-10 (default: %(default)s)")
     parser.add_argument("--density", type=positive_number, default=0.01,
@@ -39,9 +38,8 @@ def add_arguments(parser):
     parser.add_argument("--backends", default=",".join(BACKENDS),
                         help=f"comma-separated backends (default: {','.join(BACKENDS)})")
     parser.add_argument("--batch-size", type=positive_integer, default=100, help="batch size N (default: 100)")
-    parser.add_argument("--threads", type=positive_integer, default=default_threads(),
-                        help="threads of every backend; C++ also on 1 (default: the CPUs of this process, "
-                             "%(default)s)")
+    parser.add_argument("--threads", type=positive_integer,
+                        help="threads of every backend; C++ also on 1 (default: all CPUs of this process)")
     parser.add_argument("--rounds", type=positive_integer, default=5, help="alternating timing rounds (default: 5)")
     parser.add_argument("--round-seconds", type=positive_number, default=0.5,
                         help="time per round and backend, at least 2 steps (default: 0.5)")
@@ -81,7 +79,9 @@ def check_arguments(args):
     """The widths, density, backends and thread count, checked (with the plot's path) before any worker starts."""
     from nerva_edu.files import check_output_file
     from nerva_edu.sparse.csr import INDEX_LIMIT
-    from nerva_edu.sparse.kernels import check_threads
+    from nerva_edu.sparse.kernels import check_threads, default_threads
+    if args.threads is None:
+        args.threads = default_threads()
     widths = sparse._parse_list(args.widths, int, "--widths")
     if any(not 1 <= H <= INDEX_LIMIT for H in widths):
         raise ValueError(f"--widths must be integers from 1 to {INDEX_LIMIT}, got {args.widths!r}")
@@ -131,7 +131,8 @@ def measure(H, backends, args, slow):
     from nerva_edu.memory import available_bytes
     _, _, nnz, positions = network(H, args.density)
     skipped = {}
-    budget = available_bytes() or math.inf
+    available = available_bytes()
+    budget = math.inf if available is None else available
     with sparse.running_workers() as processes:
         for backend in backends:
             try:
