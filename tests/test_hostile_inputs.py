@@ -496,7 +496,7 @@ def test_a_benchmark_worker_that_stops_is_reported_with_its_last_error_line():
     log = tempfile.TemporaryFile(mode="w+")
     process = subprocess.Popen([sys.executable, "-c", "import sys; sys.stderr.write('Traceback\\nMemoryError: boom\\n'); "
                                 "sys.exit(3)"], stdout=subprocess.PIPE, stderr=log, text=True)
-    process.log, process.name = log, "the cpp worker at density 0.1"
+    process.log, process.name = log, "bench sparse: the cpp worker at density 0.1"
     with pytest.raises(ChildProcessError, match=r"^bench sparse: the cpp worker at density 0.1 stopped \(exit status "
                                                 r"3\): MemoryError: boom$"):
         _reply(process)

@@ -101,6 +101,15 @@ def test_update_kernel_follows_the_spec(rule, code):
         np.testing.assert_allclose(Delta, expected_Delta, rtol=1e-5, atol=1e-6)
 
 
+def assert_same_parameters(model, reference):
+    """The same patterns, and values, biases and weight gradients equal up to float32 rounding."""
+    for layer, reference_layer in zip(model.layers, reference.layers):
+        np.testing.assert_array_equal(layer.W.indices, reference_layer.W.indices)
+        np.testing.assert_allclose(layer.W.values, reference_layer.W.values, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(layer.b, reference_layer.b, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(layer.DW, reference_layer.DW, rtol=1e-3, atol=1e-5)
+
+
 @pytest.mark.parametrize("optimizer", ["GradientDescent", "Momentum(0.9)", "Nesterov(0.9)"])
 def test_cpp_training_step_matches_the_reference(optimizer):
     rng = np.random.default_rng(5)
@@ -112,12 +121,26 @@ def test_cpp_training_step_matches_the_reference(optimizer):
     for _ in range(3):
         losses = {backend: model.step(X, T, 0.05) for backend, model in models.items()}
         assert losses["cpp"] == pytest.approx(losses["numpy"], rel=1e-5)
-    for cpp_layer, numpy_layer in zip(models["cpp"].layers, models["numpy"].layers):
-        np.testing.assert_array_equal(cpp_layer.W.indices, numpy_layer.W.indices)
-        np.testing.assert_allclose(cpp_layer.W.values, numpy_layer.W.values, rtol=1e-4, atol=1e-5)
-        np.testing.assert_allclose(cpp_layer.b, numpy_layer.b, rtol=1e-4, atol=1e-5)
-        np.testing.assert_allclose(cpp_layer.DW, numpy_layer.DW, rtol=1e-3, atol=1e-5)
+    assert_same_parameters(models["cpp"], models["numpy"])
     np.testing.assert_allclose(models["cpp"].feedforward(X), models["numpy"].feedforward(X), rtol=1e-4, atol=1e-4)
+
+
+def test_cpp_training_steps_at_a_large_width_match_the_reference():
+    """3072-8192-8192-10 at density 0.01 (about 9·10⁵ nonzeros; the rows of the batch gathered from
+    matrices larger than the caches): steps, SET's prune-and-regrow (the same patterns for both:
+    the same seed) and a step after it, C++ against the SciPy reference."""
+    rng = np.random.default_rng(7)
+    sizes = [3072, 8192, 8192, 10]
+    models = {backend: SparseMLP(sizes, density=0.01, backend=backend, threads=2, seed=8) for backend in ("cpp", "scipy")}
+    X = rng.standard_normal((100, 3072)).astype(np.float32)
+    T = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 100)]
+    for step in range(3):
+        if step == 2:
+            for model in models.values():
+                model.prune_and_regrow(0.3)
+        losses = {backend: model.step(X, T, 0.01) for backend, model in models.items()}
+        assert losses["cpp"] == pytest.approx(losses["scipy"], rel=1e-4)
+    assert_same_parameters(models["cpp"], models["scipy"])
 
 
 @settings(max_examples=25, deadline=None)

@@ -21,7 +21,9 @@ over the rounds of each round's mean (the fastest round is printed too: on a loa
 is the least disturbed one).
 """
 
+import contextlib
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -202,10 +204,27 @@ def _end_with_the_driver():
         pass
 
 
-def worker(backend, density, N, threads, sizes):
-    """Serve one (backend, density) in this process: after setup print "ready", then answer each
-    line "round SECONDS" with the mean seconds per step of one round, and "kernels SECONDS" with
-    the C++ kernel rates (JSON), until the input ends."""
+class SlowStep(Exception):
+    """A worker's first step took longer than the bound it was given (it has ended)."""
+
+    def __init__(self, seconds):
+        super().__init__(f"a step takes {seconds:.1f} s")
+        self.seconds = seconds
+
+
+def _peak_resident_mib():
+    """The peak resident memory of this process so far, in MiB (Linux reports KiB, macOS bytes)."""
+    import resource
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
+
+
+def worker(backend, density, N, threads, sizes, max_step_seconds=math.inf):
+    """Serve one (backend, density) in this process: after setup and a warm-up print "ready" (or
+    "slow SECONDS" and end, if the first step took longer than ``max_step_seconds``), then answer
+    each line "round SECONDS [THREADS]" with the mean seconds per step of one round (on THREADS
+    threads, default ``threads``), "kernels SECONDS" with the C++ kernel rates and "peak" with the
+    peak resident memory in MiB (JSON), until the input ends."""
     _end_with_the_driver()
     import torch                                             # every worker, cpp included, imports torch
     import warnings
@@ -217,31 +236,58 @@ def worker(backend, density, N, threads, sizes):
         step = lambda: model.step(X, T, 0.01)                   # noqa: E731
     else:
         step = _torch_step(model, X, labels, threads, backend == "torch-masked")
-    for _ in range(2):
-        step()                                               # warm-up (JIT, allocation)
+
+    def set_threads(count):
+        model.threads = count
+        torch.set_num_threads(count)
+
+    start = time.perf_counter()
+    step()                                                   # warm-up (JIT, allocation)
+    first = time.perf_counter() - start
+    if first > max_step_seconds:
+        print(f"slow {first}", flush=True)
+        return
+    step()
     print("ready", flush=True)
     for line in sys.stdin:
-        command, seconds = line.split()
-        answer = _time_round(step, float(seconds)) if command == "round" else _kernel_rates(model, N, threads, float(seconds))
+        command, *arguments = line.split()
+        if command == "round":
+            set_threads(int(arguments[1]) if len(arguments) > 1 else threads)
+            answer = _time_round(step, float(arguments[0]))
+        elif command == "kernels":
+            answer = _kernel_rates(model, N, threads, float(arguments[0]))
+        else:
+            answer = _peak_resident_mib()
         print(json.dumps(answer), flush=True)
 
 
 # --- the driver ---------------------------------------------------------------------------
 
-def _start(backend, density, args):
-    """A worker process for (backend, density), once it is ready; its standard error goes to a
-    temporary file, whose last line explains a worker that stops (:func:`_reply`)."""
-    env = dict(os.environ, **{name: str(args.threads) for name in
+def start_worker(backend, density, N, threads, layer_sizes, name, max_step_seconds=math.inf):
+    """A worker process (:func:`worker`), once it is ready, named ``name`` in errors ("bench sparse:
+    the cpp worker at density 0.01"); its standard error goes to a temporary file, whose last line
+    explains a worker that stops (:func:`_reply`). SlowStep if its first step was too slow."""
+    env = dict(os.environ, **{variable: str(threads) for variable in
                               ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")})
-    command = [sys.executable, "-m", "nerva_edu.benchmarks.sparse", backend, str(density), str(args.batch_size),
-               str(args.threads), args.layer_sizes]
+    command = [sys.executable, "-m", "nerva_edu.benchmarks.sparse", backend, str(density), str(N), str(threads),
+               layer_sizes, str(max_step_seconds)]
     log = tempfile.TemporaryFile(mode="w+")
     process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True, env=env)
-    process.log, process.name = log, f"the {backend} worker at density {density:g}"
-    if _reply(process).strip() != "ready":
+    process.log, process.name = log, name
+    reply = _reply(process).split()
+    if reply[:1] == ["slow"]:
+        process.wait()
+        raise SlowStep(float(reply[1]))
+    if reply != ["ready"]:
         process.kill()
-        raise ChildProcessError(f"bench sparse: {process.name} did not start")
+        raise ChildProcessError(f"{name} did not start")
     return process
+
+
+def _start(backend, density, args):
+    """The worker of ``bench sparse`` for (backend, density)."""
+    return start_worker(backend, density, args.batch_size, args.threads, args.layer_sizes,
+                        f"bench sparse: the {backend} worker at density {density:g}")
 
 
 def _reply(process):
@@ -251,7 +297,7 @@ def _reply(process):
         process.wait()
         process.log.seek(0)
         errors = [text for text in process.log.read().splitlines() if text.strip()]
-        raise ChildProcessError(f"bench sparse: {process.name} stopped (exit status {process.returncode}): "
+        raise ChildProcessError(f"{process.name} stopped (exit status {process.returncode}): "
                                 f"{errors[-1].strip() if errors else 'no message'}")
     return line
 
@@ -262,10 +308,29 @@ def _ask(process, command):
     return json.loads(_reply(process))
 
 
+@contextlib.contextmanager
+def running_workers():
+    """A dict (name -> worker process) to fill; on leaving, every worker's input is closed and the
+    worker awaited, and if the block was interrupted or failed (a worker may be in the middle of a
+    round) the workers are killed first."""
+    processes = {}
+    try:
+        yield processes
+    except BaseException:
+        for process in processes.values():
+            process.kill()
+        raise
+    finally:
+        for process in processes.values():
+            process.stdin.close()
+            process.wait()
+
+
 def measure(density, backends, args):
     """One result per backend at this density, timed in alternating rounds."""
-    processes = {backend: _start(backend, density, args) for backend in backends}
-    try:
+    with running_workers() as processes:
+        for backend in backends:
+            processes[backend] = _start(backend, density, args)
         rounds = {backend: [] for backend in backends}
         for _ in range(args.rounds):
             for backend, process in processes.items():
@@ -275,14 +340,6 @@ def measure(density, backends, args):
                     "ms_per_step_fastest_round": min(rounds[backend]) * 1e3} for backend in backends]
         if "cpp" in processes:
             results[backends.index("cpp")]["kernels"] = _ask(processes["cpp"], f"kernels {args.round_seconds}")
-    except BaseException:                 # interrupted or failed: a worker may be in the middle of a round
-        for process in processes.values():
-            process.kill()
-        raise
-    finally:
-        for process in processes.values():
-            process.stdin.close()
-            process.wait()
     return results
 
 
@@ -380,6 +437,6 @@ def run(args):
 
 
 if __name__ == "__main__":
-    backend, density, N, threads, sizes = sys.argv[1:]
+    backend, density, N, threads, sizes, max_step_seconds = sys.argv[1:]
     from nerva_edu.parsing import parse_sizes
-    worker(backend, float(density), int(N), int(threads), parse_sizes(sizes))
+    worker(backend, float(density), int(N), int(threads), parse_sizes(sizes), float(max_step_seconds))

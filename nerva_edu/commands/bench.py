@@ -106,13 +106,16 @@ def run_dense(args):
 BENCHMARKS = {
     "dense": ("time a dense MLP training step in nerva_edu and in torch", add_dense_arguments, run_dense),
     "sparse": ("time a sparse MLP training step: C++ kernels, torch (masked, CSR), SciPy, NumPy",
-               lambda parser: sparse_benchmark().add_arguments(parser), lambda args: sparse_benchmark().run(args)),
+               lambda parser: benchmark("sparse").add_arguments(parser), lambda args: benchmark("sparse").run(args)),
+    "scale": ("time a sparse training step of 3072-H-H-H-10 as the width H grows: C++ (1 and all threads), torch",
+              lambda parser: benchmark("scale").add_arguments(parser), lambda args: benchmark("scale").run(args)),
 }
 
 
-def sparse_benchmark():
-    from nerva_edu.benchmarks import sparse
-    return sparse
+def benchmark(name):
+    """The module nerva_edu.benchmarks.<name> (imported when its subcommand is used)."""
+    import importlib
+    return importlib.import_module(f"nerva_edu.benchmarks.{name}")
 
 
 def add_parser(commands):

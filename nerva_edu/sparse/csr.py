@@ -19,6 +19,8 @@ still have the dtype, layout and length they rely on.
 
 import numpy as np
 
+from nerva_edu.sparse.sampling import random_pattern
+
 
 def check_array(op, name, A, dtype, ndim=1):
     """TypeError unless A is a NumPy array of ``dtype``; ValueError unless it has ``ndim``
@@ -70,10 +72,10 @@ class CSRMatrix:
                              f"and values {len(values)} entries")
         if nnz and (indices.min() < 0 or indices.max() >= D):
             raise ValueError(f"{op}: column indices must lie in 0..{D - 1}, got {indices.min()}..{indices.max()}")
-        within_row = np.ones(max(nnz - 1, 0), dtype=bool)        # pairs (k, k+1) in the same row
+        steps = np.diff(indices)                                 # indices[k+1] − indices[k]
         starts = indptr[1:-1]
-        within_row[starts[(starts > 0) & (starts < nnz)] - 1] = False
-        if np.any(np.diff(indices)[within_row] <= 0):
+        steps[starts[(starts > 0) & (starts < nnz)] - 1] = 1     # where a new row starts, any column may follow
+        if np.any(steps <= 0):
             raise ValueError(f"{op}: the column indices of each row must be sorted and distinct")
         # the values as a view, which cannot be resized, and its base referenced by the view and by
         # _memory, which NumPy cannot resize either (it resizes only what nothing else refers to)
@@ -143,14 +145,16 @@ class CSRMatrix:
     @classmethod
     def random(cls, shape, density, rng, init=None):
         """A random pattern with round(density·K·D) nonzeros at uniformly chosen distinct
-        positions (a static sparse mask); values from ``init(rng, nnz)`` (default U(−1, 1))."""
+        positions (a static sparse mask), drawn row by row in memory proportional to the
+        nonzeros (:mod:`nerva_edu.sparse.sampling`); values from ``init(rng, nnz)`` (default
+        U(−1, 1)) in CSR order."""
         K, D = shape
         if not 0 <= density <= 1:
             raise ValueError(f"CSRMatrix.random: density must lie in [0, 1], got {density}")
         nnz = round(density * K * D)
-        flat = rng.choice(K * D, size=nnz, replace=False)
+        indptr, indices = random_pattern(K, D, nnz, rng)
         values = init(rng, nnz) if init else rng.uniform(-1, 1, nnz)
-        return cls.from_positions((K, D), flat // D, flat % D, values)
+        return cls((K, D), indptr, indices, np.ascontiguousarray(values, dtype=np.float32))
 
     def to_dense(self):
         A = np.zeros(self.shape, dtype=self.values.dtype)

@@ -31,7 +31,7 @@ from nerva_edu.parsing import bind, lookup, parse_call
 from nerva_edu.sparse import kernels
 from nerva_edu.sparse.csr import INDEX_LIMIT, CSRMatrix
 from nerva_edu.sparse.density import erdos_renyi_densities
-from nerva_edu.sparse.dynamic import prune_and_regrow
+from nerva_edu.sparse.dynamic import check_zeta, prune_and_regrow
 from nerva_edu.sparse.reference import SparseActivation, SparseLinear
 
 BACKENDS = ("cpp", "numpy", "scipy")
@@ -40,6 +40,22 @@ _STATE = operator.attrgetter("W", "b", "DW", "Db", "Delta_W", "Delta_b")
 # name -> (C++ code, constructor of the reference activation or None, parameters)
 ACTIVATIONS = {"Linear": (0, None, {}), "ReLU": (1, lambda: ReLU(), {}),
                "AllReLU": (2, lambda alpha: AllReLU(alpha), {"alpha": None})}
+
+
+def model_bytes(layer_sizes, densities):
+    """The bytes of a SparseMLP: per nonzero 4 bytes each for its value, column, gradient and Δ, its
+    row and position in the column form of the pattern, and 8 for the temporaries of building it
+    (the sort that makes the column form); per layer its row and column pointers (K + 1 and D + 1
+    entries) and b, Db and Δb (K each), 4 bytes each."""
+    return sum(round(d * K * D) * 32 + 4 * (4 * K + D + 2)
+               for D, K, d in zip(layer_sizes[:-1], layer_sizes[1:], densities))
+
+
+def batch_bytes(N, layer_sizes):
+    """The bytes of the C++ buffers for a batch of N: the input, and Y, Z and DZ of every layer, in
+    rows of Np floats (N rounded up to a multiple of 16)."""
+    Np = -(-N // 16) * 16
+    return 4 * (N * layer_sizes[0] + Np * (layer_sizes[0] + 3 * sum(layer_sizes[1:])))
 
 
 class _Layer:
@@ -95,13 +111,8 @@ class SparseMLP:
                              f"got {len(densities)} and {len(activations)}")
         if any(not 0 <= d <= 1 for d in densities):
             raise ValueError(f"SparseMLP: densities must lie in [0, 1], got {densities}")
-        # per nonzero, 4 bytes each: its value, column, gradient and Δ, its row and position in the column
-        # form of the pattern; and 8 bytes for the position drawn when the pattern is built; per layer
-        # its row and column pointers (K + 1 and D + 1 entries) and b, Db and Δb (K each), 4 bytes each
         check_memory(f"SparseMLP: the layers {'-'.join(map(str, layer_sizes))} at densities "
-                     f"{', '.join(f'{d:.3g}' for d in densities)}",
-                     sum(round(d * K * D) * 32 + 4 * (4 * K + D + 2)
-                         for D, K, d in zip(layer_sizes[:-1], layer_sizes[1:], densities)))
+                     f"{', '.join(f'{d:.3g}' for d in densities)}", model_bytes(layer_sizes, densities))
         self.rule = parse_optimizer(optimizer)
         self.init = weight_initializer(init)
         self.rng = np.random.default_rng(seed)
@@ -186,9 +197,8 @@ class SparseMLP:
             raise ValueError(f"SparseMLP.{op}: X has shape {np.shape(X)}, expected (N, {D})")
         N = np.shape(X)[0]
         if self._backend == "cpp" and N != self._batch_size:    # C++ allocates its buffers for a new batch size
-            Np = -(-N // 16) * 16                         # Y, Z and DZ of every layer, in rows of Np floats
             check_memory(f"SparseMLP.{op}: a batch of {N}",
-                         4 * (N * D + Np * (D + 3 * sum(layer.W.shape[0] for layer in self.layers))))
+                         batch_bytes(N, [D] + [layer.W.shape[0] for layer in self.layers]))
             self._batch_size = N
         X = np.ascontiguousarray(X, dtype=np.float32)
         if T is None:
@@ -283,9 +293,14 @@ class SparseMLP:
         self._bind()
 
     def prune_and_regrow(self, zeta):
-        """SET: in every layer, replace the fraction ζ of smallest-magnitude weights by new random ones."""
+        """SET: in every layer, replace the fraction ζ of smallest-magnitude weights by new random ones.
+        The backend lets go of the old arrays first, and each layer's gradient is dropped before its
+        new pattern is built, so that at most one layer exists twice at any time."""
+        check_zeta("SparseMLP.prune_and_regrow", zeta)
+        self._cpp = self._views = self._reference = self._bound_objects = None
         for layer in self.layers:
             K, D = layer.W.shape
+            layer.DW = None
             layer.W, (layer.Delta_W,) = prune_and_regrow(layer.W, zeta, self.rng,
                                                          lambda rng, count: self._initial_values(K, D, count),
                                                          (layer.Delta_W,))
