@@ -638,8 +638,8 @@ def test_layers_check_the_kinds_and_shapes_of_what_they_receive():
     with pytest.raises(ValueError, match=r"Linear.backpropagate: Y has shape \(2, 4\), expected \(4, 2\) \(the output "
                                          r"of the last feedforward\)"):
         layer.backpropagate(Y.T, Y.T)
-    with pytest.raises(TypeError, match="Linear.feedforward: X: expected a NumPy array, a SymPy matrix or a torch "
-                                        "tensor, got builtins.list"):
+    with pytest.raises(TypeError, match="Linear.feedforward: X: expected a NumPy array, a SymPy matrix, a torch tensor or a JAX "
+                                        "array, got builtins.list"):
         layer.feedforward([[1.0, 2.0, 3.0]])
     with pytest.raises(TypeError, match="Linear: W: expected a NumPy array"):
         Linear([[1.0]], np.zeros((1, 1)))
