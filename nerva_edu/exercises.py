@@ -490,15 +490,24 @@ def _run_backward(fn, mlp, Y, DY, where):
     return _network_gradients(mlp, DX), None
 
 
+_SHAPE_HINTS = {"Db": " The bias gradient Db = 1_Nᵀ·DZ is a 1×K row vector, the shape of b.",
+                "DW": " DW = DZᵀ·X has the shape of W (K×D)."}
+
+
 def _network_problem(actual, expected, names, where):
+    """The first gradient of ``actual`` (names in the order backpropagation computes them) that
+    differs from ``expected`` (NumPy), explained; None when all agree."""
     for name in names:
         problem = _compare(actual[name], expected[name], name, where)
-        if problem:
-            if name.startswith("Db"):
-                problem += " The bias gradient Db = 1_Nᵀ·DZ is a 1×K row vector, the shape of b."
-            elif name.startswith("DW"):
-                problem += " DW = DZᵀ·X has the shape of W (K×D)."
-            return problem
+        if not problem:
+            continue
+        got = _as_array(actual[name]) if actual[name] is not None else None
+        if name != "DX0" and got is not None and got.shape == expected[name].shape and not np.any(got):
+            return (f"{name} is still zero (for {where}): every layer's gradients must be set "
+                    f"(layer.DW = …, layer.Db = …).")
+        if got is not None and got.shape != expected[name].shape:
+            problem += _SHAPE_HINTS.get(name[:2], "")
+        return problem
     return None
 
 
