@@ -43,7 +43,8 @@ from nerva_edu.parsing import split_list
 from nerva_edu.registry import register
 from nerva_edu.symbolic import gradient, symbolic_matrix
 from nerva_edu.validation import as_numpy, as_torch
-from nerva_edu.validation.layers import EPSILON, GenericActivation
+from nerva_edu.validation import layers as L
+from nerva_edu.validation.layers import EPSILON, GenericActivation, SymPyValues
 
 CHAPTER = "book/06b-backpropagation"
 GENERIC = "f"     # a layer item: an activation layer with an arbitrary differentiable f
@@ -235,13 +236,17 @@ def inductive_step(layer, X, **options):
     return chain, library
 
 
-def prove_inductive_step(build, N, D, K):
+def prove_inductive_step(build, N, D, K, at=None):
     """SymPy proof of the inductive step for the layer made by ``build(values, N, D, K)`` (a
-    builder of ``nerva_edu.validation.layers``)."""
-    from nerva_edu.validation.layers import SymPyValues
+    builder of ``nerva_edu.validation.layers``). ``at(layer, X)``, if given, returns exact values
+    for some symbols, put in after differentiating (for the pieces of SReLU)."""
     layer, X, options = build(SymPyValues(), N, D, K)
-    _assert_zero(gradient_differences(*inductive_step(layer, X, **options)),
-                 f"inductive step, {type(layer).__name__} (N, D, K = {N, D, K})")
+    chain, library = inductive_step(layer, X, **options)
+    if at is not None:
+        point = at(layer, X)
+        chain, library = ({key: sp.sympify(value).xreplace(point) for key, value in gradients.items()}
+                          for gradients in (chain, library))
+    _assert_zero(gradient_differences(chain, library), f"inductive step, {type(layer).__name__} (N, D, K = {N, D, K})")
 
 
 # --- torch float64 against autograd -------------------------------------------------------
@@ -308,8 +313,8 @@ def assert_autograd(layers, sizes, N, loss=None, seeds=(0, 1)):
 
 
 # --- the registry ------------------------------------------------------------------------------
-# (layers, sizes, N, loss): the SymPy networks use the arbitrary activation f, the torch ones
-# the concrete activations named in TORCH_ACTIVATIONS in its place.
+# (layers, sizes, N, loss): the SymPy proofs use the arbitrary activation f; the torch checks run
+# each network once with each activation of TORCH_ACTIVATIONS in the place of f, on TORCH_N examples.
 
 NETWORKS = {
     "network.depth1": [("f", "3;2", 2, None), ("Sigmoid", "2;2", 2, "squared_error")],
@@ -319,12 +324,12 @@ NETWORKS = {
     "network.softmax": [("f;Softmax", "2;2;2", 2, None)],
     "network.log_softmax": [("f;LogSoftmax", "2;2;2", 2, None)],
 }
-TORCH_ACTIVATIONS = ["Tanh", "ReLU", "Sigmoid"]     # "f" of the i-th network becomes the i-th of these
+TORCH_ACTIVATIONS = ["Tanh", "ReLU", "Sigmoid"]
+TORCH_N = 5
 
 
-def _torch_layers(layers, index):
-    return ";".join(TORCH_ACTIVATIONS[index % len(TORCH_ACTIVATIONS)] if item == GENERIC else item
-                    for item in _items(layers))
+def _with_activation(layers, activation):
+    return ";".join(activation if item == GENERIC else item for item in _items(layers))
 
 
 def _sympy_check(cases):
@@ -336,30 +341,31 @@ def _sympy_check(cases):
 
 def _torch_check(cases):
     def check():
-        for index, (layers, sizes, N, loss) in enumerate(cases):
-            for shift in range(len(TORCH_ACTIVATIONS)):
-                assert_autograd(_torch_layers(layers, index + shift), sizes, N, loss)
+        for layers, sizes, _, loss in cases:
+            for activation in TORCH_ACTIVATIONS:
+                assert_autograd(_with_activation(layers, activation), sizes, TORCH_N, loss)
     return check
 
 
 def _sympy_inductive_step():
-    from nerva_edu.validation import layers as L
     for build in (L.build_linear, L.build_activation(GenericActivation()), L.build_softmax(L.Softmax),
                   L.build_softmax(L.LogSoftmax), L.build_linear_dropout, L.build_activation_dropout):
         prove_inductive_step(build, 2, 2, 2)
     prove_inductive_step(L.build_batch_norm(), 2, 0, 2)
+    for overlap in (False, True):
+        prove_inductive_step(L.build_srelu, 2, 2, 2, at=L.srelu_point(overlap))
 
 
 def _torch_inductive_step():
-    """Every layer kind between two others, with a nonlinear loss after it: the gradients the
-    middle layer returns, given the DX_l autograd computes for the rest, equal autograd's."""
+    """Each layer kind of build_mlp between two others (a Tanh layer before it; a Sigmoid layer
+    and the squared error after it): every gradient of the network equals autograd's."""
     for middle in ("ReLU", "SReLU", "Softmax", "LogSoftmax", "BatchNormalization", "Linear"):
         assert_autograd(f"Tanh;{middle};Sigmoid", "3;4;2" if middle == "BatchNormalization" else "3;4;3;2", 4,
                         "squared_error")
 
 
 for _id, _cases in NETWORKS.items():
-    register(_id, "§4, backpropagation", CHAPTER, MLP.backpropagate, sympy=_sympy_check(_cases),
+    register(_id, "§4, whole network", CHAPTER, MLP.backpropagate, sympy=_sympy_check(_cases),
              torch=_torch_check(_cases))
-register("network.inductive_step", "§4, backpropagation", CHAPTER, MLP.backpropagate, sympy=_sympy_inductive_step,
+register("network.inductive_step", "Ostwald–Usée 2021", CHAPTER, MLP.backpropagate, sympy=_sympy_inductive_step,
          torch=_torch_inductive_step)
