@@ -151,3 +151,7 @@ def test_bad_arguments():
         V.symbolic_network("Linear", "2;2", 2, loss="hinge")
     with pytest.raises(ValueError, match="got 2 sizes for 2 linear layers"):
         V.symbolic_network("f;Linear", "2;2", 2)
+    with pytest.raises(ValueError, match="N must be a positive integer"):
+        V.symbolic_network("Linear", "2;2", 0)
+    with pytest.raises(ValueError, match="exists only in SymPy"):
+        V.torch_network("f;Linear", "2;2;2", 2)

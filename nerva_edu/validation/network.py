@@ -136,6 +136,8 @@ def symbolic_network(layers, sizes, N, loss=None, epsilon=EPSILON):
     ``nerva_edu.losses.LOSSES`` (e.g. "squared_error") takes that loss against symbolic
     targets T, with DY its gradient. Batch normalization uses the symbol ε (positive).
     """
+    if isinstance(N, bool) or not isinstance(N, int) or N < 1:
+        raise ValueError(f"symbolic_network: N must be a positive integer (the number of examples), got {N!r}")
     if loss is not None and loss not in LOSSES:
         raise ValueError(f"symbolic_network: unknown loss {loss!r}; accepted: None, {', '.join(LOSSES)}")
     mlp = network(layers, sizes, _symbol)
@@ -266,7 +268,11 @@ def random_parameter(rng):
 
 def torch_network(layers, sizes, N, seed=0):
     """(mlp, X): the network of :func:`network` with random float64 torch parameters and a
-    random input X (N×D), all recording gradients."""
+    random input X (N×D), all recording gradients. The arbitrary activation "f" has no numbers:
+    name a concrete one (ValueError)."""
+    if GENERIC in _items(layers):
+        raise ValueError(f"torch_network: {layers!r}: the item {GENERIC!r} (an arbitrary activation) exists only in "
+                         f"SymPy; name a concrete activation such as Tanh")
     rng = np.random.default_rng(seed)
     mlp = network(layers, sizes, random_parameter(rng))
     X = as_torch(rng.standard_normal((N, mlp.layers[0].input_size))).requires_grad_(True)
