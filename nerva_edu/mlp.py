@@ -66,8 +66,9 @@ class MLP:
 
     def feedforward(self, X):
         """X_L for X₀ = X and X_l = layer_l(X_{l−1}). What the backward pass needs stays on the
-        layers: each keeps its input X_{l−1} (``layer.X``); activation, softmax and log-softmax
-        layers also Z; batch normalization R, Σ and Z; dropout layers their mask R."""
+        layers: each keeps its input X_{l−1} (``layer.X``); a layer with a function after its
+        product (activation, SReLU, activation dropout, softmax, log-softmax) also Z; batch
+        normalization R, Σ and Z; the dropout layers their mask R."""
         for layer in self.layers:
             X = layer.feedforward(X)
         return X
