@@ -485,8 +485,9 @@ def _run_backward(fn, mlp, Y, DY, where):
     try:
         DX = fn(mlp, Y, DY)
     except Exception as error:  # the reader's code may raise anything: report it
-        return None, (f"raised {type(error).__name__}: {error} (for {where}). Check the shapes: DZ is N×K like "
-                      f"the layer's output, DW = DZᵀ·X is K×D like W, Db = 1_Nᵀ·DZ is 1×K like b, DX = DZ·W is N×D.")
+        return None, (f"raised {type(error).__name__}: {error} (for {where}). Check the shapes: DZ is N×K "
+                      f"like the layer's output, DW = DZᵀ·X is K×D like W, Db = 1_Nᵀ·DZ is 1×K like b, "
+                      f"DX = DZ·W is N×D.")
     return _network_gradients(mlp, DX), None
 
 
@@ -501,11 +502,10 @@ def _network_problem(actual, expected, names, where):
         problem = _compare(actual[name], expected[name], name, where)
         if not problem:
             continue
-        got = _as_array(actual[name]) if actual[name] is not None else None
-        if name != "DX0" and got is not None and got.shape == expected[name].shape and not np.any(got):
+        if name != "DX0" and _matches(actual[name], 0 * expected[name]):
             return (f"{name} is still zero (for {where}): every layer's gradients must be set "
                     f"(layer.DW = …, layer.Db = …).")
-        if got is not None and got.shape != expected[name].shape:
+        if np.shape(actual[name]) not in ((), expected[name].shape):
             problem += _SHAPE_HINTS.get(name[:2], "")
         return problem
     return None
@@ -519,17 +519,15 @@ def _grade_network_case(fn, layers, sizes, N, seed):
     where = f"the network {layers} with sizes {sizes} and N = {N}"
     names = _gradient_names(mlp)
     first, problem = _run_backward(fn, mlp, Y, DY, where)
-    if len(mlp.layers) > 1 and record and record[0] != len(mlp.layers):
-        return (f"the layers are in the wrong order: layer {record[0]} was visited first, for {where}; "
-                f"backpropagation starts at the last layer (DY is the gradient of its output) and goes back "
-                f"to the first.")
+    if not problem:
+        problem = _network_problem(first, _autograd_network_gradients(layers, sizes, N, seed), names, where)
     if problem:
-        return problem
-    expected = _autograd_network_gradients(layers, sizes, N, seed)
-    problem = _network_problem(first, expected, names, where)
-    if problem:
+        if len(mlp.layers) > 1 and record and record[0] != len(mlp.layers):
+            return (f"the layers are in the wrong order: layer {record[0]} was visited first, for {where}; "
+                    f"backpropagation starts at the last layer (DY is the gradient of its output) and goes back "
+                    f"to the first.")
         wrong = _without_activation_derivative(layers, sizes, N, seed)
-        if all(np.allclose(_as_array(first[n]), wrong[n]) for n in names if np.shape(first[n]) == np.shape(wrong[n])):
+        if first is not None and all(_matches(first[name], wrong[name]) for name in names):
             return (f"the activation's derivative is missing, for {where}: an activation layer needs "
                     f"DZ = DY ⊙ act'(Z) (act.gradient(Z)) before DW = DZᵀ·X, Db = 1_Nᵀ·DZ and DX = DZ·W.")
         return problem
@@ -538,13 +536,22 @@ def _grade_network_case(fn, layers, sizes, N, seed):
     if problem:
         return problem
     for name in names:
-        again = _as_array(second[name])
-        if again.shape == first[name].shape and np.allclose(again, 2 * first[name]):
+        if _matches(second[name], 2 * first[name]):
             return (f"the gradients are accumulated instead of assigned: called a second time with the same Y and "
                     f"DY, {name} doubles (for {where}). Assign layer.D… = …; do not add to the previous value.")
-        if again.shape != first[name].shape or not np.allclose(again, first[name]):
-            return f"a second call with the same Y and DY gives a different {name} (for {where})."
+        problem = _compare(second[name], first[name], name, where + ", called a second time with the same Y and DY")
+        if problem:
+            return problem
     return None
+
+
+def _matches(value, expected):
+    """Whether value (any kind) has the shape and the values of the NumPy array expected."""
+    try:
+        value = _as_array(value)
+    except (TypeError, ValueError):
+        return False
+    return value.shape == expected.shape and bool(np.allclose(value, expected, rtol=1e-9, atol=1e-12))
 
 
 def check_mlp_backward(fn):
