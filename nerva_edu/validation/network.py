@@ -19,10 +19,12 @@ ways, both on the code that trains (``nerva_edu.mlp.MLP`` and the layers of chap
   undefined SymPy function of all entries of X_l). The inductive hypothesis gives
   DX_l = ∇_{X_l} ℓ; the layer's backpropagate, given that DX_l, must return the chain rule
   ∂ℓ(X_l(θ, X_{l−1}))/∂θ for each of its parameters θ and for X_{l−1}, which ``sp.diff``
-  computes.
+  computes. (SReLU is piecewise: there exact values inside its pieces are put in after
+  differentiating, as in ``nerva_edu.validation.layers``.)
 
 The torch checks (:func:`torch_network`, :func:`autograd_differences`) run the same networks
-on float64 tensors and compare every gradient with autograd's (relative tolerance 1e-10).
+on float64 tensors and compare every gradient with autograd's (relative tolerance 1e-10 of
+the largest entry, plus 1e-12 for gradients that are 0).
 
 Gradients are named by the parameter and the position l of its layer (1-based):
 ``DW1``, ``Db1``, ``Dbeta2``, ``Dgamma2``, ``Dal3``, ...; ``DX0`` is the gradient with respect to
