@@ -34,13 +34,15 @@ from nerva_edu.losses import LOSSES
 from nerva_edu.softmax import softmax_batch, stable_softmax_batch
 from nerva_edu.symbolic import is_zero, symbolic_matrix
 from nerva_edu.validation import as_numpy, as_torch
+from nerva_edu.validation.network import (gradient_differences, network, parameters, symbolic_gradients,
+                                          symbolic_network)
 
 __all__ = ["Verdict", "check_columns_sum", "check_rows_sum", "check_columns_mean", "check_rows_mean",
            "check_row_repeat", "check_column_repeat", "check_hadamard", "check_softmax",
            "check_linear_feedforward", "check_linear_backward", "check_activation_backward",
            "check_srelu_backward", "check_softmax_backward", "check_log_softmax_backward",
            "check_batch_norm_backward", "check_linear_dropout_backward", "check_activation_dropout_backward",
-           "check_loss_gradient"]
+           "check_loss_gradient", "check_mlp_backward"]
 
 SHAPES = [(2, 3), (4, 1), (1, 5), (3, 2)]  # non-square, so that a transposed result shows
 
@@ -1155,3 +1157,218 @@ def check_training_step(fn, losses=TRAINING_LOSSES, eta=0.1):
 
 
 __all__ += ["check_initializer", "check_optimizer_step", "check_scheduler", "check_training_step"]
+# --- backpropagation through a network (the chapter on backpropagation) ------------------------
+
+# (layers, sizes, N): widths all different (a transposed result shows in its shape), then equal
+# (a transposed result shows in its values)
+_NETWORKS = [("ReLU;Sigmoid;Linear", "3;4;2;5", 2), ("Tanh;Linear", "2;5;3", 4), ("Sigmoid;Tanh;Linear", "3;3;3;3", 3),
+             ("Linear", "4;2", 3)]
+_SYMBOLIC_NETWORK = ("Tanh;Linear", "2;2;2", 2)
+
+
+class _RecordsReads:
+    """Mixed into a layer's class: records the position of the layer whenever its input, weights
+    or activation are read, so that the order in which a submission visits the layers shows."""
+
+    def __getattribute__(self, name):
+        if name in ("X", "Z", "W", "act"):
+            record = object.__getattribute__(self, "__dict__").get("_record")
+            if record is not None:
+                record[0].append(record[1])
+        return super().__getattribute__(name)
+
+
+def _prepare(mlp):
+    """Set every gradient of mlp to zero (as torch's .grad starts) and record from now on the
+    order in which the layers are read (see _RecordsReads); returns that record, a list of
+    layer positions."""
+    record = []
+    for position, layer in enumerate(mlp.layers, start=1):
+        for name in layer.parameter_names:
+            setattr(layer, "D" + name, 0 * getattr(layer, name))
+        layer.__class__ = type(type(layer).__name__, (_RecordsReads, type(layer)), {})
+        layer._record = (record, position)
+    return record
+
+
+def _network_case(layers, sizes, N, seed, kind):
+    """(mlp, X, DY) with random parameters, input and output gradient, of ``kind`` numpy or torch."""
+    rng = np.random.default_rng(seed)
+    convert = (lambda A: A) if kind == "numpy" else (lambda A: as_torch(A).requires_grad_())
+    mlp = network(layers, sizes, lambda key, value: convert(rng.standard_normal(np.shape(value))))
+    X = convert(rng.standard_normal((N, mlp.layers[0].input_size)))
+    DY = rng.standard_normal((N, mlp.layers[-1].output_size))
+    return mlp, X, (DY if kind == "numpy" else as_torch(DY))
+
+
+def _gradient_names(mlp):
+    """DW_L, Db_L, ..., DW1, Db1, DX0: the order in which backpropagation computes them."""
+    return [f"D{name}{position}" for position in range(len(mlp.layers), 0, -1)
+            for name in mlp.layers[position - 1].parameter_names] + ["DX0"]
+
+
+def _network_gradients(mlp, DX):
+    gradients = {f"D{name}{position}": getattr(layer, "D" + name)
+                 for position, layer in enumerate(mlp.layers, start=1) for name in layer.parameter_names}
+    return dict(gradients, DX0=DX)
+
+
+def _autograd_network_gradients(layers, sizes, N, seed):
+    """The gradients of elements_sum(Y ⊙ DY) by torch autograd on the library's feedforward."""
+    import torch
+    mlp, X, DY = _network_case(layers, sizes, N, seed, "torch")
+    Y = mlp.feedforward(X)
+    values = {"D" + key: getattr(layer, name) for key, layer, name in parameters(mlp)}
+    values["DX0"] = X
+    grads = torch.autograd.grad(matrix.elements_sum(matrix.hadamard(Y, DY)), list(values.values()))
+    return dict(zip(values, (g.numpy() for g in grads)))
+
+
+def _without_activation_derivative(layers, sizes, N, seed):
+    """The gradients when every activation layer skips DZ = DY ⊙ act'(Z) (DZ = DY)."""
+    mlp, X, DY = _network_case(layers, sizes, N, seed, "numpy")
+    Y = mlp.feedforward(X)
+    for layer in reversed(mlp.layers):
+        DY, Y = Linear.backpropagate(layer, Y, DY), layer.X
+    return _network_gradients(mlp, DY)
+
+
+def _run_backward(fn, mlp, Y, DY, where):
+    """fn's gradients {name: value} after one call, or a Verdict problem (a sentence)."""
+    try:
+        DX = fn(mlp, Y, DY)
+    except Exception as error:  # the reader's code may raise anything: report it
+        return None, (f"raised {type(error).__name__}: {error} (for {where}). Check the shapes: DZ is N×K "
+                      f"like the layer's output, DW = DZᵀ·X is K×D like W, Db = 1_Nᵀ·DZ is 1×K like b, "
+                      f"DX = DZ·W is N×D.")
+    return _network_gradients(mlp, DX), None
+
+
+_SHAPE_HINTS = {"Db": " The bias gradient Db = 1_Nᵀ·DZ is a 1×K row vector, the shape of b.",
+                "DW": " DW = DZᵀ·X has the shape of W (K×D)."}
+
+
+def _network_problem(actual, expected, names, where):
+    """The first gradient of ``actual`` (names in the order backpropagation computes them) that
+    differs from ``expected`` (NumPy), explained; None when all agree."""
+    for name in names:
+        problem = _compare(actual[name], expected[name], name, where)
+        if not problem:
+            continue
+        if name != "DX0" and _matches(actual[name], 0 * expected[name]):
+            return (f"{name} is still zero (for {where}): every layer's gradients must be set "
+                    f"(layer.DW = …, layer.Db = …).")
+        if np.shape(actual[name]) not in ((), expected[name].shape):
+            problem += _SHAPE_HINTS.get(name[:2], "")
+        return problem
+    return None
+
+
+def _grade_network_case(fn, layers, sizes, N, seed):
+    """The first problem of fn on one NumPy network (None when it is right), calling it twice."""
+    mlp, X, DY = _network_case(layers, sizes, N, seed, "numpy")
+    Y = mlp.feedforward(X)
+    record = _prepare(mlp)
+    where = f"the network {layers} with sizes {sizes} and N = {N}"
+    names = _gradient_names(mlp)
+    first, problem = _run_backward(fn, mlp, Y, DY, where)
+    if not problem:
+        problem = _network_problem(first, _autograd_network_gradients(layers, sizes, N, seed), names, where)
+    if problem:
+        if len(mlp.layers) > 1 and record and record[0] != len(mlp.layers):
+            return (f"the layers are in the wrong order: layer {record[0]} was visited first, for {where}; "
+                    f"backpropagation starts at the last layer (DY is the gradient of its output) and goes back "
+                    f"to the first.")
+        wrong = _without_activation_derivative(layers, sizes, N, seed)
+        if first is not None and all(_matches(first[name], wrong[name]) for name in names):
+            return (f"the activation's derivative is missing, for {where}: an activation layer needs "
+                    f"DZ = DY ⊙ act'(Z) (act.gradient(Z)) before DW = DZᵀ·X, Db = 1_Nᵀ·DZ and DX = DZ·W.")
+        return problem
+    first = {name: _as_array(value).copy() for name, value in first.items()}
+    second, problem = _run_backward(fn, mlp, Y, DY, where + ", called a second time")
+    if problem:
+        return problem
+    for name in names:
+        if _matches(second[name], 2 * first[name]):
+            return (f"the gradients are accumulated instead of assigned: called a second time with the same Y and "
+                    f"DY, {name} doubles (for {where}). Assign layer.D… = …; do not add to the previous value.")
+        problem = _compare(second[name], first[name], name, where + ", called a second time with the same Y and DY")
+        if problem:
+            return problem
+    return None
+
+
+def _matches(value, expected):
+    """Whether value (any kind) has the shape and the values of the NumPy array expected."""
+    try:
+        value = _as_array(value)
+    except (TypeError, ValueError):
+        return False
+    return value.shape == expected.shape and bool(np.allclose(value, expected, rtol=1e-9, atol=1e-12))
+
+
+def check_mlp_backward(fn):
+    """fn(mlp, Y, DY) must backpropagate DY = DX_L through ``mlp`` (a ``nerva_edu.mlp.MLP`` whose
+    layers are ``Linear`` and ``Activation`` layers, after ``Y = mlp.feedforward(X)``): set
+    ``layer.DW`` and ``layer.Db`` on every layer and return DX_0, the gradient of the input.
+
+    Each layer keeps its input ``layer.X`` and its weights ``layer.W``; an activation layer also
+    its ``Z`` and its ``act`` (``act.gradient(Z)`` is act'(Z)). The gradients are those of
+    L = elements_sum(Y ⊙ DY), compared with torch autograd (float64) on NumPy networks of
+    several widths; then fn runs on a torch network and on a network of SymPy symbols (compared
+    with ``sp.diff``: a proof for all values). fn is called twice on each network: gradients
+    must be assigned, not accumulated (they start at zero, as torch's ``.grad``). Mistakes
+    explained: the layers in the wrong order, the activation's derivative forgotten, a missing
+    transpose, accumulated gradients, a bias gradient of the wrong shape.
+    """
+    for seed, (layers, sizes, N) in enumerate(_NETWORKS):
+        problem = _grade_network_case(fn, layers, sizes, N, seed)
+        if problem:
+            return Verdict("MLP backward", [problem])
+    verdict = Verdict("MLP backward", [], [f"{len(_NETWORKS)} NumPy networks"])
+    _torch_network(verdict, fn)
+    if verdict.passed:
+        _symbolic_network(verdict, fn)
+    return verdict
+
+
+def _torch_network(verdict, fn):
+    layers, sizes, N = _NETWORKS[0]
+    mlp, X, DY = _network_case(layers, sizes, N, 0, "torch")
+    Y = mlp.feedforward(X).detach()
+    _prepare(mlp)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            actual = _network_gradients(mlp, fn(mlp, Y, DY))
+    except Exception:
+        verdict.notes.append("it does not run on torch tensors (write it with nerva_edu.matrix to run on every kind)")
+        return
+    problem = _network_problem(actual, _autograd_network_gradients(layers, sizes, N, 0), _gradient_names(mlp),
+                               f"the torch network {layers}")
+    if problem:
+        verdict.problems.append(problem)
+    else:
+        verdict.correct_on.append("torch float64")
+
+
+def _symbolic_network(verdict, fn):
+    net = symbolic_network(*_SYMBOLIC_NETWORK)
+    _prepare(net.mlp)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            actual = _network_gradients(net.mlp, fn(net.mlp, net.Y, net.DY))
+    except Exception:
+        actual = None
+    if actual is None or not all(isinstance(value, sp.MatrixBase) for value in actual.values()):
+        verdict.notes.append("it does not run on SymPy matrices, so it is not proven for all values")
+        return
+    for name, expected in symbolic_gradients(net).items():
+        got = actual[name]
+        if got.shape != expected.shape:
+            verdict.problems.append(f"{name} on SymPy matrices has shape {got.shape}, expected {expected.shape}.")
+        elif any(entry != 0 for entry in gradient_differences({name: expected}, {name: got})[name]):
+            verdict.problems.append(f"{name} on SymPy matrices differs from sp.diff of the loss.")
+    if verdict.passed:
+        verdict.correct_on.append("SymPy symbols (equal to sp.diff of the loss for all values)")

@@ -74,15 +74,23 @@ class MLP:
         self.optimizers = [LayerOptimizer(layer, rule) for layer, rule in zip(layers, optimizers)]
 
     def feedforward(self, X):
+        """X_L for X₀ = X and X_l = layer_l(X_{l−1}). What the backward pass needs stays on the
+        layers: each keeps its input X_{l−1} (``layer.X``); a layer with a function after its
+        product (activation, SReLU, activation dropout, softmax, log-softmax) also Z; batch
+        normalization R, Σ and Z; the dropout layers their mask R."""
         for layer in self.layers:
             X = layer.feedforward(X)
         return X
 
     def backpropagate(self, Y, DY):
-        """Backpropagate DY through every layer (last to first), setting all gradients."""
+        """Backpropagate DY = DX_L through every layer (last to first): layer l, given its output
+        X_l and DX_l, sets the gradients of its parameters and returns DX_{l−1}. Returns DX_0 and
+        keeps every DX_l in ``self.DX`` (``self.DX[l]`` for l = 0..L, ``self.DX[L]`` = DY)."""
+        self.DX = [DY]
         for layer in reversed(self.layers):
             DY = layer.backpropagate(Y, DY)
             Y = layer.X
+            self.DX.insert(0, DY)
         return DY
 
     def optimize(self, eta):

@@ -64,6 +64,7 @@ VALIDATION_MODULES = [
     "nerva_edu.validation.activations",
     "nerva_edu.validation.softmax",
     "nerva_edu.validation.losses",
+    "nerva_edu.validation.network",
 ]
 
 

@@ -1,6 +1,6 @@
 """Every registered equation of spec §4–6 (layers, activations, softmax, losses, lemmas and
-properties) passes its SymPy proof and its torch and JAX comparisons, and every equation with a
-torch check has a JAX check; the checks detect wrong code;
+properties, backpropagation through a whole network) passes its SymPy proof and its torch and JAX
+comparisons, and every equation with a torch check has a JAX check; the checks detect wrong code;
 printed forms that look wrong but are right; ``nerva-edu check --json``. (The errata are
 executable claims in ``nerva_edu.errata``, run by tests/test_errata.py.)"""
 
@@ -17,7 +17,7 @@ from nerva_edu.validation import layers as layer_validation
 from nerva_edu.validation import losses as loss_validation
 
 MODULES = ["nerva_edu.validation.layers", "nerva_edu.validation.activations", "nerva_edu.validation.softmax",
-           "nerva_edu.validation.losses", "nerva_edu.validation.lemmas"]
+           "nerva_edu.validation.losses", "nerva_edu.validation.lemmas", "nerva_edu.validation.network"]
 EQUATIONS = [e for e in registry.all_equations() if e.sympy.__module__ in MODULES or
              (e.numeric is not None and e.numeric.__module__ in MODULES)]
 
@@ -29,7 +29,9 @@ def test_the_expected_equations_are_registered():
                      "linear_dropout.backward", "activation_dropout.backward", "relu.derivative",
                      "srelu.parameter_derivatives", "softmax.jacobian", "log_softmax.jacobian",
                      "log_softmax.derivation", "softmax_cross_entropy.gradient", "negative_log_likelihood.gradient",
-                     "lemma.product_rule.5", "lemma.chain_rule.9", "property.10", "property.15"]:
+                     "lemma.product_rule.5", "lemma.chain_rule.9", "property.10", "property.15", "network.depth1",
+                     "network.depth2", "network.depth3", "network.batch_norm", "network.softmax",
+                     "network.log_softmax", "network.inductive_step"]:
         assert expected in ids
     assert all(e.sympy is not None for e in EQUATIONS)
 

@@ -4,6 +4,7 @@ import functools
 
 import numpy as np
 import pytest
+import sympy as sp
 
 from nerva_edu import exercises, matrix
 from nerva_edu.softmax import stable_softmax_batch
@@ -620,3 +621,66 @@ def test_training_step_mistakes_are_explained():
                 setattr(layer, name, getattr(layer, name) - eta * getattr(layer, "D" + name))
         return s * float(loss(Y, T))
     _failing(check, own_gradient_descent, "Momentum(0.9)", "mlp.optimize")
+# --- the backward pass of a whole MLP -------------------------------------------------------------
+
+def _mlp_backward(derivative=True, order=reversed, DW=lambda DZ, X: DZ.T @ X, Db=matrix.columns_sum,
+                  DX=lambda DZ, W: DZ @ W, accumulate=False):
+    """A backward pass of an MLP of Linear and Activation layers, right or with one mistake."""
+    def backward(mlp, Y, DY):
+        for layer in order(mlp.layers):
+            previous = layer.DW, layer.Db
+            DZ = matrix.hadamard(DY, layer.act.gradient(layer.Z)) if derivative and hasattr(layer, "act") else DY
+            layer.DW, layer.Db = DW(DZ, layer.X), Db(DZ)
+            if accumulate:
+                layer.DW, layer.Db = layer.DW + previous[0], layer.Db + previous[1]
+            DY = DX(DZ, layer.W)
+        return DY
+    return backward
+
+
+def _weights_first(mlp, Y, DY):
+    """Right, after reading the layers from the first to the last (not a wrong order)."""
+    weights = [layer.W for layer in mlp.layers]
+    for layer, W in zip(reversed(mlp.layers), reversed(weights)):
+        DZ = matrix.hadamard(DY, layer.act.gradient(layer.Z)) if hasattr(layer, "act") else DY
+        layer.DW, layer.Db = DZ.T @ layer.X, matrix.columns_sum(DZ)
+        DY = DZ @ W
+    return DY
+
+
+def test_correct_mlp_backward_passes():
+    for submission in (_mlp_backward(), lambda mlp, Y, DY: mlp.backpropagate(Y, DY), _weights_first):
+        verdict = exercises.check_mlp_backward(submission)
+        assert verdict.passed, str(verdict)
+        assert "4 NumPy networks" in str(verdict) and "torch float64" in str(verdict)
+        assert "SymPy symbols" in str(verdict)
+
+
+def test_numpy_only_mlp_backward_is_graded_on_numpy():
+    verdict = exercises.check_mlp_backward(_mlp_backward(Db=lambda DZ: DZ.sum(axis=0, keepdims=True)))
+    assert verdict.passed, str(verdict)
+    assert "SymPy symbols" not in str(verdict) and "not proven for all values" in str(verdict)
+
+
+@pytest.mark.parametrize("submission, phrases", [
+    (_mlp_backward(order=list), ["layers are in the wrong order", "starts at the last layer"]),
+    (_mlp_backward(derivative=False), ["activation's derivative is missing", "DZ = DY ⊙ act'(Z)"]),
+    (_mlp_backward(DW=lambda DZ, X: X.T @ DZ), ["DW3", "transpose", "DW = DZᵀ·X has the shape of W"]),
+    (_mlp_backward(DX=lambda DZ, W: DZ @ W.T), ["raised ValueError", "DX = DZ·W is N×D"]),
+    (_mlp_backward(accumulate=True), ["accumulated instead of assigned", "doubles"]),
+    (_mlp_backward(Db=lambda DZ: DZ.sum(axis=0)), ["Db3", "shape (5,)", "Db = 1_Nᵀ·DZ is a 1×K row vector"]),
+    (_mlp_backward(Db=lambda DZ: DZ.sum(axis=1, keepdims=True)), ["Db3", "shape (2, 1)", "1×K row vector"]),
+    (lambda mlp, Y, DY: None, ["DW3 is still zero", "must be set"]),
+    (lambda mlp, Y, DY: [mlp.backpropagate(Y, DY), None][1], ["DX0", "is None"]),
+])
+def test_mlp_backward_mistakes_are_explained(submission, phrases):
+    _failing(exercises.check_mlp_backward, submission, *phrases)
+
+
+def test_mlp_backward_wrong_on_symbols_only_is_caught():
+    def backward(mlp, Y, DY):
+        DX = mlp.backpropagate(Y, DY)
+        if isinstance(DY, sp.MatrixBase):
+            mlp.layers[0].DW = 2 * mlp.layers[0].DW
+        return DX
+    _failing(exercises.check_mlp_backward, backward, "DW1 on SymPy matrices differs from sp.diff")
