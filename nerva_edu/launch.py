@@ -63,7 +63,7 @@ def repository(config):
     return Repository(entry["url"], entry["branch"])
 
 
-def install_command(repo, extras="torch,cpp,book"):
+def install_command(repo, extras="torch,jax,cpp,book"):
     """The shell command that installs the package with ``extras`` from ``repo`` (torch from
     PyTorch's CPU-only index)."""
     return f'pip install --extra-index-url {TORCH_CPU_INDEX} "nerva-edu[{extras}] @ {repo.requirement}"'
@@ -77,7 +77,7 @@ def install_cell_source(repo):
         "# where nerva_edu is installed already (this repository, Binder), this cell does nothing.",
         "import importlib.util, subprocess, sys",
         'if importlib.util.find_spec("nerva_edu") is None:',
-        '    extras = "book,cpp" if importlib.util.find_spec("torch") else "book,cpp,torch"  # a CPU torch if none',
+        '    extras = "book,cpp,jax" if importlib.util.find_spec("torch") else "book,cpp,jax,torch"  # a CPU torch if none',
         f'    package = f"nerva-edu[{{extras}}] @ {repo.requirement}"',
         '    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet",',
         f'                    "--extra-index-url", "{TORCH_CPU_INDEX}", package], check=True)',

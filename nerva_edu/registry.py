@@ -12,6 +12,7 @@ test-suite and the equation-index appendix all read this registry.
 """
 
 import importlib
+import importlib.util
 import inspect
 from dataclasses import dataclass
 from typing import Callable, Optional
@@ -109,19 +110,25 @@ def validate(prefix=""):
     """Run the checks of every equation whose id starts with ``prefix``.
 
     Returns one dict per equation: id, spec_ref, sympy, torch and jax (True, False or None
-    for "no such check"), and the reasons of any failure.
+    for "no such check" or a framework that is not installed), and the reasons of any failure.
     """
-    results = []
+    results, missing = [], missing_frameworks()
     for equation in all_equations():
         if not equation.id.startswith(prefix):
             continue
         result, failures = {"id": equation.id, "spec_ref": equation.spec_ref}, []
         for kind in CHECKS:
-            result[kind], reason = run_check(getattr(equation, kind))
+            result[kind], reason = (None, "") if kind in missing else run_check(getattr(equation, kind))
             if reason:
                 failures.append(f"{kind}: {reason}")
         results.append({**result, "failures": failures})
     return results
+
+
+def missing_frameworks():
+    """The numeric columns (torch, jax) whose framework is not installed: their checks are not
+    run, and the table says so."""
+    return [kind for kind in CHECKS[1:] if importlib.util.find_spec(kind) is None]
 
 
 def format_table(results):
@@ -133,4 +140,6 @@ def format_table(results):
               for r in results]
     failed = sum(1 for r in results if r["failures"])
     lines.append(f"{len(results)} equations, {failed} with a failed check")
+    lines += [f"{kind}: not installed, its checks were not run (pip install 'nerva-edu[{kind}]')"
+              for kind in missing_frameworks()]
     return "\n".join(lines)

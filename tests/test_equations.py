@@ -113,3 +113,13 @@ def test_check_writes_json_and_exits_0(tmp_path):
     for row in rows:
         assert set(row) == {"id", "spec_ref", "sympy", "torch", "jax"}
         assert row["sympy"] is True and row["torch"] in (True, None) and row["jax"] == row["torch"]
+
+
+def test_a_framework_that_is_not_installed_is_a_column_not_run(monkeypatch):
+    import importlib.util
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "jax" else find_spec(name, *a))
+    [result] = registry.validate("linear.backward")
+    assert (result["sympy"], result["torch"], result["jax"], result["failures"]) == (True, True, None, [])
+    table = registry.format_table([result])
+    assert "jax: not installed, its checks were not run (pip install 'nerva-edu[jax]')" in table

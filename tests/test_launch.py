@@ -75,8 +75,8 @@ def test_the_install_cell_does_nothing_where_nerva_edu_is_installed(monkeypatch)
     assert run_install_cell(monkeypatch, missing=set()) == []
 
 
-@pytest.mark.parametrize("missing, extras", [({"nerva_edu"}, {"book", "cpp"}),
-                                             ({"nerva_edu", "torch"}, {"book", "cpp", "torch"})])
+@pytest.mark.parametrize("missing, extras", [({"nerva_edu"}, {"book", "cpp", "jax"}),
+                                             ({"nerva_edu", "torch"}, {"book", "cpp", "jax", "torch"})])
 def test_the_install_cell_installs_the_package_from_the_repository_where_it_is_missing(monkeypatch, missing, extras):
     [(argv, kwargs)] = run_install_cell(monkeypatch, missing)
     assert argv[:4] == [sys.executable, "-m", "pip", "install"] and kwargs == {"check": True}

@@ -29,7 +29,7 @@ from nerva_edu import launch
 from toc import ROOT
 
 NOTEBOOK = "book/03-matrix-operations.ipynb"      # the matrix table, on NumPy, SymPy, torch and C++
-EXTRAS = "torch,cpp,book,test"
+EXTRAS = "torch,jax,cpp,book,test"
 PIP_QUIET = ["--quiet", "--disable-pip-version-check", "--no-compile", "--no-warn-script-location"]
 
 
@@ -131,7 +131,7 @@ def postbuild_install():
     """The arguments of postBuild's pip install, with the extra `test` (nbval) and the wheel for '.'."""
     line = next(line for line in (ROOT / "binder" / "postBuild").read_text().splitlines() if " pip install " in line)
     args = line.split(" pip install ", 1)[1].split()
-    assert args == ["--no-cache-dir", "-c", "requirements.txt", '".[torch,cpp,book]"'], line
+    assert args == ["--no-cache-dir", "-c", "requirements.txt", '".[torch,jax,cpp,book]"'], line
     return ["-c", ROOT / "requirements.txt"]
 
 
