@@ -34,8 +34,8 @@ from nerva_edu.losses import LOSSES
 from nerva_edu.softmax import softmax_batch, stable_softmax_batch
 from nerva_edu.symbolic import is_zero, symbolic_matrix
 from nerva_edu.validation import as_numpy, as_torch
-from nerva_edu.validation.network import (gradient_differences, network, parameters, symbolic_gradients,
-                                          symbolic_network)
+from nerva_edu.validation.network import (backpropagated_gradients, gradient_differences, network, parameters,
+                                          symbolic_gradients, symbolic_network)
 
 __all__ = ["Verdict", "check_columns_sum", "check_rows_sum", "check_columns_mean", "check_rows_mean",
            "check_row_repeat", "check_column_repeat", "check_hadamard", "check_softmax",
@@ -1207,12 +1207,6 @@ def _gradient_names(mlp):
             for name in mlp.layers[position - 1].parameter_names] + ["DX0"]
 
 
-def _network_gradients(mlp, DX):
-    gradients = {f"D{name}{position}": getattr(layer, "D" + name)
-                 for position, layer in enumerate(mlp.layers, start=1) for name in layer.parameter_names}
-    return dict(gradients, DX0=DX)
-
-
 def _autograd_network_gradients(layers, sizes, N, seed):
     """The gradients of elements_sum(Y ⊙ DY) by torch autograd on the library's feedforward."""
     import torch
@@ -1230,7 +1224,7 @@ def _without_activation_derivative(layers, sizes, N, seed):
     Y = mlp.feedforward(X)
     for layer in reversed(mlp.layers):
         DY, Y = Linear.backpropagate(layer, Y, DY), layer.X
-    return _network_gradients(mlp, DY)
+    return backpropagated_gradients(mlp, DY)
 
 
 def _run_backward(fn, mlp, Y, DY, where):
@@ -1241,7 +1235,7 @@ def _run_backward(fn, mlp, Y, DY, where):
         return None, (f"raised {type(error).__name__}: {error} (for {where}). Check the shapes: DZ is N×K "
                       f"like the layer's output, DW = DZᵀ·X is K×D like W, Db = 1_Nᵀ·DZ is 1×K like b, "
                       f"DX = DZ·W is N×D.")
-    return _network_gradients(mlp, DX), None
+    return backpropagated_gradients(mlp, DX), None
 
 
 _SHAPE_HINTS = {"Db": " The bias gradient Db = 1_Nᵀ·DZ is a 1×K row vector, the shape of b.",
@@ -1255,7 +1249,7 @@ def _network_problem(actual, expected, names, where):
         problem = _compare(actual[name], expected[name], name, where)
         if not problem:
             continue
-        if name != "DX0" and _matches(actual[name], 0 * expected[name]):
+        if name != "DX0" and _equal(actual[name], 0 * expected[name]):
             return (f"{name} is still zero (for {where}): every layer's gradients must be set "
                     f"(layer.DW = …, layer.Db = …).")
         if np.shape(actual[name]) not in ((), expected[name].shape):
@@ -1280,7 +1274,7 @@ def _grade_network_case(fn, layers, sizes, N, seed):
                     f"backpropagation starts at the last layer (DY is the gradient of its output) and goes back "
                     f"to the first.")
         wrong = _without_activation_derivative(layers, sizes, N, seed)
-        if first is not None and all(_matches(first[name], wrong[name]) for name in names):
+        if first is not None and all(_equal(first[name], wrong[name]) for name in names):
             return (f"the activation's derivative is missing, for {where}: an activation layer needs "
                     f"DZ = DY ⊙ act'(Z) (act.gradient(Z)) before DW = DZᵀ·X, Db = 1_Nᵀ·DZ and DX = DZ·W.")
         return problem
@@ -1289,22 +1283,13 @@ def _grade_network_case(fn, layers, sizes, N, seed):
     if problem:
         return problem
     for name in names:
-        if _matches(second[name], 2 * first[name]):
+        if _equal(second[name], 2 * first[name]):
             return (f"the gradients are accumulated instead of assigned: called a second time with the same Y and "
                     f"DY, {name} doubles (for {where}). Assign layer.D… = …; do not add to the previous value.")
         problem = _compare(second[name], first[name], name, where + ", called a second time with the same Y and DY")
         if problem:
             return problem
     return None
-
-
-def _matches(value, expected):
-    """Whether value (any kind) has the shape and the values of the NumPy array expected."""
-    try:
-        value = _as_array(value)
-    except (TypeError, ValueError):
-        return False
-    return value.shape == expected.shape and bool(np.allclose(value, expected, rtol=1e-9, atol=1e-12))
 
 
 def check_mlp_backward(fn):
@@ -1340,7 +1325,7 @@ def _torch_network(verdict, fn):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            actual = _network_gradients(mlp, fn(mlp, Y, DY))
+            actual = backpropagated_gradients(mlp, fn(mlp, Y, DY))
     except Exception:
         verdict.notes.append("it does not run on torch tensors (write it with nerva_edu.matrix to run on every kind)")
         return
@@ -1358,7 +1343,7 @@ def _symbolic_network(verdict, fn):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            actual = _network_gradients(net.mlp, fn(net.mlp, net.Y, net.DY))
+            actual = backpropagated_gradients(net.mlp, fn(net.mlp, net.Y, net.DY))
     except Exception:
         actual = None
     if actual is None or not all(isinstance(value, sp.MatrixBase) for value in actual.values()):

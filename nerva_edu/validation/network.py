@@ -86,6 +86,12 @@ def parameters(mlp):
             for position, layer in enumerate(mlp.layers, start=1) for name in layer.parameter_names]
 
 
+def backpropagated_gradients(mlp, DX0):
+    """{"DX0": DX0, "DW1": ..., "Db1": ..., ...}: the gradient ``MLP.backpropagate`` returned
+    and those it set on the layers (D + each parameter's name, keyed as :func:`parameters`)."""
+    return {"DX0": DX0, **{"D" + key: getattr(layer, "D" + name) for key, layer, name in parameters(mlp)}}
+
+
 def _latex_name(key, name):
     """The symbol name of a parameter: w^{(1)}, b^{(1)}, beta^{(2)}, a_l^{(3)}, ..."""
     position = key[len(name):]
@@ -177,10 +183,7 @@ def symbolic_gradients(net):
 def library_gradients(net):
     """{"DX0": ..., "DW1": ..., ...}: what ``MLP.backpropagate(Y, DY)`` returns (DX0) and sets
     on the layers (D + each parameter's name)."""
-    DX = net.mlp.backpropagate(net.Y, net.DY)
-    result = {"DX0": DX}
-    for key, layer, name in parameters(net.mlp):
-        result["D" + key] = getattr(layer, "D" + name)
+    result = backpropagated_gradients(net.mlp, net.mlp.backpropagate(net.Y, net.DY))
     return {key: sp.sympify(value).subs(net.shifts) for key, value in result.items()}
 
 
@@ -305,9 +308,7 @@ def autograd_differences(mlp, X, loss=None, seed=0, rtol=1e-10, atol=1e-12):
                                                                            LOSSES[loss].gradient(Y.detach(), T))
     wrt = [("DX0", X)] + [("D" + key, getattr(layer, name)) for key, layer, name in parameters(mlp)]
     autograd = torch.autograd.grad(value, [value_ for _, value_ in wrt], allow_unused=True)
-    DX = mlp.backpropagate(Y.detach(), DY)
-    library = {"DX0": DX}
-    library.update({"D" + key: getattr(layer, "D" + name) for key, layer, name in parameters(mlp)})
+    library = backpropagated_gradients(mlp, mlp.backpropagate(Y.detach(), DY))
     return deviations(library, {key: expected if expected is not None else 0 * library[key]
                                 for (key, _), expected in zip(wrt, autograd)}, rtol, atol * _gradient_scale(mlp))
 
@@ -370,8 +371,7 @@ def oracle_differences(oracle, layers, sizes, N, loss=None, seed=0, rtol=1e-10, 
         return value(network(layers, sizes, lambda key, _: given[key]).feedforward(X))
     expected = oracle.grad(loss_of, [X] + [parameter_ for _, layer, name in parameters(mlp)
                                            for parameter_ in [getattr(layer, name)]])
-    library = {"DX0": mlp.backpropagate(Y, T if loss is None else LOSSES[loss].gradient(Y, T))}
-    library.update({"D" + key: getattr(layer, "D" + name) for key, layer, name in parameters(mlp)})
+    library = backpropagated_gradients(mlp, mlp.backpropagate(Y, T if loss is None else LOSSES[loss].gradient(Y, T)))
     return deviations(library, dict(zip(["DX0"] + ["D" + key for key in keys], expected)), rtol,
                       atol * _gradient_scale(mlp))
 
