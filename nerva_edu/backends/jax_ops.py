@@ -15,20 +15,11 @@ import jax
 import jax.numpy as jnp
 
 from nerva_edu.backends import Elementwise
+# the operations written with array methods and operators only read the same for JAX arrays
+from nerva_edu.backends.numpy_ops import (columns_max, columns_sum, elements_sum, hadamard, ndim,  # noqa: F401
+                                          raw_shape, reciprocal, rows_max, rows_sum, shape)
 
 NAME = "jax"
-
-
-def ndim(X):
-    return X.ndim
-
-
-def raw_shape(X):
-    return tuple(X.shape)
-
-
-def shape(X):
-    return tuple(X.shape)
 
 
 def _dtype(like):
@@ -51,10 +42,6 @@ def from_numpy(R, like):
     return jnp.asarray(R, dtype=like.dtype)
 
 
-def hadamard(X, Y):
-    return X * Y
-
-
 def diag(X):
     return jnp.diagonal(X).reshape(-1, 1)
 
@@ -63,32 +50,12 @@ def Diag(x):
     return jnp.diag(x.reshape(-1))
 
 
-def elements_sum(X):
-    return X.sum()
-
-
 def column_repeat(x, n):
     return jnp.tile(x, (1, n))
 
 
 def row_repeat(x, m):
     return jnp.tile(x, (m, 1))
-
-
-def columns_sum(X):
-    return X.sum(axis=0, keepdims=True)
-
-
-def rows_sum(X):
-    return X.sum(axis=1, keepdims=True)
-
-
-def columns_max(X):
-    return X.max(axis=0, keepdims=True)
-
-
-def rows_max(X):
-    return X.max(axis=1, keepdims=True)
 
 
 def apply(f, X):
@@ -101,10 +68,6 @@ def exp(X):
 
 def log(X):
     return jnp.log(X)
-
-
-def reciprocal(X):
-    return 1 / X
 
 
 def sqrt(X):
