@@ -238,6 +238,11 @@ struct CsrView {
 // 16 floats that the compiler keeps in one or several SIMD registers (GCC/Clang vector extension).
 using float16 = float __attribute__((vector_size(64)));
 
+// 8 floats in one AVX register: the unit of the products' inner loops, which keep arrays of them
+// in registers (compilers split arrays of the wider float16 into memory), and of the 8×8
+// transposition, whose shuffles stay within 256 bits, where they are single cheap instructions.
+using float8 = float __attribute__((vector_size(32)));
+
 // Unaligned load and store of a SIMD vector V (float16 here, float8 below).
 template <typename V>
 NERVA_INLINE V load(const float* p) {
@@ -300,26 +305,55 @@ NERVA_INLINE void for_each_block(long N, Block block) {
   fits(std::integral_constant<int, 1>{}, 1);
 }
 
+// Software prefetch. The rows of the dense operand that a sparse row meets are scattered (their
+// order is the pattern's), so the hardware cannot guess the next one; each product asks for the
+// row of the nonzero AHEAD places further on while it works on the current one.
+constexpr int AHEAD = 8;
+
+// Prefetch the B floats at p (B/16 cache lines, at least one).
+template <int B>
+NERVA_INLINE void prefetch_row(const float* p) {
+  unroll<(B + 15) / 16>([&](int v) NERVA_LAMBDA_INLINE { __builtin_prefetch(p + 16 * v); });
+}
+
+// The values of W by the index k of a nonzero: in CSR order (the forward product), or in the
+// order of the column form, values[position[k]] (the transposed product), where a value AHEAD
+// places on is scattered in memory and asked for in advance too.
+struct RowValues {
+  const float* values;
+  NERVA_INLINE float operator()(int k) const { return values[k]; }
+  NERVA_INLINE void prefetch(int) const {}
+};
+
+struct ColumnValues {
+  const float* values;
+  const int* position;
+  NERVA_INLINE float operator()(int k) const { return values[position[k]]; }
+  NERVA_INLINE void prefetch(int k) const { __builtin_prefetch(values + position[k]); }
+};
+
 // out[n] = init + Σ_k value(k) · Bt[index[k]·N + n] for n in one block [0, B) of the batch, the
 // sum over the nonzeros k = begin, ..., end-1 of one sparse row: the block stays in registers,
 // B/16 vectors of 16 floats (or B single floats for a block narrower than 16).
 template <int B, typename Value>
 NERVA_INLINE void sparse_row_times_dense(int begin, int end, const int* index, Value value, const float* Bt, long N,
-                                         float init, float* out) {
-  if constexpr (B % 16 == 0) {
-    constexpr int V = B / 16;
-    float16 acc[V];
-    unroll<V>([&](int v) { acc[v] = float16{} + init; });
+                                         float init, float* out, int nnz) {
+  if constexpr (B % 8 == 0) {
+    constexpr int V = B / 8;
+    float8 acc[V];
+    unroll<V>([&](int v) NERVA_LAMBDA_INLINE { acc[v] = float8{} + init; });
     for (int k = begin; k < end; k++) {
+      if (k + AHEAD < nnz) prefetch_row<B>(Bt + (long)index[k + AHEAD] * N), value.prefetch(k + AHEAD);
       const float w = value(k);
       const float* x = Bt + (long)index[k] * N;
-      unroll<V>([&](int v) { acc[v] += w * load<float16>(x + 16 * v); });
+      unroll<V>([&](int v) NERVA_LAMBDA_INLINE { acc[v] += w * load<float8>(x + 8 * v); });
     }
-    unroll<V>([&](int v) { store(out + 16 * v, acc[v]); });
+    unroll<V>([&](int v) NERVA_LAMBDA_INLINE { store(out + 8 * v, acc[v]); });
   } else {
     float acc[B];
     for (int n = 0; n < B; n++) acc[n] = init;
     for (int k = begin; k < end; k++) {
+      if (k + AHEAD < nnz) prefetch_row<B>(Bt + (long)index[k + AHEAD] * N), value.prefetch(k + AHEAD);
       const float w = value(k);
       const float* x = Bt + (long)index[k] * N;
       for (int n = 0; n < B; n++) acc[n] += w * x[n];
@@ -332,12 +366,11 @@ NERVA_INLINE void sparse_row_times_dense(int begin, int end, const int* index, V
 // Zt is K×N). b may be null.
 inline void spmm_rows(const CsrView& W, const float* Xt, const float* b, float* Zt, long N, long first, long last) {
   const int* row_ptr = W.row_ptr;
-  const float* values = W.values;
-  auto value = [values](int k) NERVA_LAMBDA_INLINE { return values[k]; };
+  const RowValues value{W.values};
   for (long i = first; i < last; i++) {
     for_each_block(N, [&](long n0, auto B) NERVA_LAMBDA_INLINE {
       sparse_row_times_dense<decltype(B)::value>(row_ptr[i], row_ptr[i + 1], W.col_index, value, Xt + n0, N,
-                                                 b ? b[i] : 0.0f, Zt + i * N + n0);
+                                                 b ? b[i] : 0.0f, Zt + i * N + n0, row_ptr[W.rows]);
     });
   }
 }
@@ -346,33 +379,35 @@ inline void spmm_rows(const CsrView& W, const float* Xt, const float* b, float* 
 // is D×N). Row j of DXt gathers column j of W (the CSC pattern), so threads write disjoint rows.
 inline void spmm_transposed_rows(const CsrView& W, const float* DZt, float* DXt, long N, long first, long last) {
   const int* col_ptr = W.col_ptr;
-  const int* position = W.position;
-  const float* values = W.values;
-  auto value = [values, position](int k) NERVA_LAMBDA_INLINE { return values[position[k]]; };
+  const ColumnValues value{W.values, W.position};
   for (long j = first; j < last; j++) {
     for_each_block(N, [&](long n0, auto B) NERVA_LAMBDA_INLINE {
       sparse_row_times_dense<decltype(B)::value>(col_ptr[j], col_ptr[j + 1], W.row_index, value, DZt + n0, N,
-                                                 0.0f, DXt + j * N + n0);
+                                                 0.0f, DXt + j * N + n0, col_ptr[W.cols]);
     });
   }
 }
 
 // out[m] = Σ_n dz[n]·Bt[index[m]·N + n] for m = 0, ..., M-1: M dot products that share the
-// loads of dz, 16 products at a time (the last N mod 16 one by one).
+// loads of dz, 16 products at a time in two vectors of 8 per dot product (two independent chains
+// of additions each; the last N mod 16 one by one).
 template <int M>
 inline void dot_products(const float* dz, const float* Bt, const int* index, long N, float* out) {
   const float* b[M];
-  float16 lanes[M] = {};
-  unroll<M>([&](int m) { b[m] = Bt + (long)index[m] * N; });
+  float8 low[M] = {}, high[M] = {};
+  unroll<M>([&](int m) NERVA_LAMBDA_INLINE { b[m] = Bt + (long)index[m] * N; });
   long n = 0;
   for (; n + 16 <= N; n += 16) {
-    const float16 d = load<float16>(dz + n);
-    unroll<M>([&](int m) { lanes[m] += d * load<float16>(b[m] + n); });
+    const float8 d_low = load<float8>(dz + n), d_high = load<float8>(dz + n + 8);
+    unroll<M>([&](int m) NERVA_LAMBDA_INLINE {
+      low[m] += d_low * load<float8>(b[m] + n);
+      high[m] += d_high * load<float8>(b[m] + n + 8);
+    });
   }
   for (int m = 0; m < M; m++) {
     float sum = 0.0f;
     for (long r = n; r < N; r++) sum += dz[r] * b[m][r];
-    out[m] = sum + lanes_sum(lanes[m]);
+    out[m] = sum + lanes_sum(__builtin_shufflevector(low[m], high[m], 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
   }
 }
 
@@ -405,9 +440,6 @@ inline void sddmm(int threads, const CsrView& W, const float* DZt, const float* 
                 [&](long first, long last) { sddmm_rows(W, DZt, Xt, DW, N, first, last); });
 }
 
-// 8 floats in one SIMD register (the shuffles of an 8×8 transposition stay within 256 bits, where
-// they are single cheap instructions).
-using float8 = float __attribute__((vector_size(32)));
 
 // Transpose the 8×8 block held in rows r[0..8) in three rounds of shuffles: interleave the pairs
 // of rows (2×2 blocks), then the pairs of pairs (4×4 blocks), then swap 4×4 blocks across halves.
