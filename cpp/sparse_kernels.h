@@ -243,7 +243,7 @@ using float16 = float __attribute__((vector_size(64)));
 // transposition, whose shuffles stay within 256 bits, where they are single cheap instructions.
 using float8 = float __attribute__((vector_size(32)));
 
-// Unaligned load and store of a SIMD vector V (float16 here, float8 below).
+// Unaligned load and store of a SIMD vector V (float16 or float8).
 template <typename V>
 NERVA_INLINE V load(const float* p) {
   V v;
@@ -334,7 +334,8 @@ struct ColumnValues {
 
 // out[n] = init + Σ_k value(k) · Bt[index[k]·N + n] for n in one block [0, B) of the batch, the
 // sum over the nonzeros k = begin, ..., end-1 of one sparse row: the block stays in registers,
-// B/16 vectors of 16 floats (or B single floats for a block narrower than 16).
+// B/8 vectors of 8 floats (or B single floats for a block narrower than 8). While nonzero k is
+// added, the row of nonzero k + AHEAD (below nnz, the length of index) is asked for.
 template <int B, typename Value>
 NERVA_INLINE void sparse_row_times_dense(int begin, int end, const int* index, Value value, const float* Bt, long N,
                                          float init, float* out, int nnz) {
