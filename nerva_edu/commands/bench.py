@@ -14,7 +14,6 @@ import time
 
 
 from nerva_edu.files import check_output_file, write_text
-from nerva_edu.memory import check_memory
 
 
 def time_rounds(steps, rounds, warmup):
