@@ -2,20 +2,45 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from nerva_edu.cli import main
 
 
+DENSE_KEYS = {"implementation", "ms_per_step", "min_ms_per_step", "roofline_fraction", "threads", "sizes",
+              "batch_size", "gemm_gflops", "roofline_ms"}
+
+
 def test_bench_dense_small(tmp_path, capsys):
-    path = tmp_path / "bench.json"
-    assert main(["bench", "dense", "--sizes", "20;16;8;4", "--batch-size", "10", "--rounds", "2", "--steps", "2",
-                 "--json", str(path)]) == 0
-    result = json.loads(path.read_text())
-    assert result["benchmark"] == "dense" and result["sizes"] == [20, 16, 8, 4]
-    assert result["ratio"] == pytest.approx(result["nerva_edu_ms"] / result["torch_ms"])
+    path, plot = tmp_path / "bench.json", tmp_path / "bench.png"
+    chosen = ["nerva_edu (NumPy)", "nerva_edu (jax.jit)", "torch eager", "jax.jit (hand-written)"]
+    assert main(["bench", "dense", "--sizes", "8;6;4", "--batch-size", "10", "--rounds", "1", "--steps", "1",
+                 "--implementations", ",".join(chosen), "--json", str(path), "--plot", str(plot)]) == 0
+    results = json.loads(path.read_text())
+    assert [r["implementation"] for r in results] == chosen and plot.stat().st_size > 0
+    for r in results:
+        assert set(r) == DENSE_KEYS and r["sizes"] == [8, 6, 4] and r["batch_size"] == 10
+        assert r["ms_per_step"] > 0 and r["min_ms_per_step"] <= r["ms_per_step"]
+        assert r["roofline_fraction"] == pytest.approx(r["roofline_ms"] / r["ms_per_step"])
     out = capsys.readouterr().out
-    assert "MLP 20-16-8-4 (ReLU;ReLU;Linear), batch 10, float32" in out and "ratio nerva_edu / torch" in out
+    assert "MLP 8-6-4 (ReLU;Linear), batch 10, float32" in out and "cross-check of the first step: agree" in out
+    assert "ratio fastest nerva_edu path / fastest peer" in out
+
+
+def test_bench_dense_cross_check_catches_a_mismatch():
+    from nerva_edu.benchmarks.dense import cross_check
+    W = np.ones((2, 2), dtype=np.float32)
+    with pytest.raises(ValueError, match="cross-check: b and a differ in the updated W of layer 1"):
+        cross_check({"a": (1.0, [W]), "b": (1.0, [W + 1e-2])})
+    with pytest.raises(ValueError, match="cross-check: b computes the loss"):
+        cross_check({"a": (1.0, [W]), "b": (1.1, [W])})
+
+
+@pytest.mark.parametrize("value", ["", "torch", "torch eager,numpy"])
+def test_bench_dense_refuses_unknown_implementations(value, capsys):
+    assert main(["bench", "dense", "--implementations", value, "--plot", ""]) == 2
+    assert "--implementations: " in capsys.readouterr().err
 
 
 def test_bench_needs_a_benchmark_name(capsys):
