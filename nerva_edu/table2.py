@@ -60,6 +60,10 @@ class Entry:
     positive: bool = False
     corrected: dict = field(default_factory=dict)
 
+    def correction(self, column):
+        """The corrected spelling of this entry's cell in ``column`` (the JAX column's is the NumPy one's)."""
+        return self.corrected["numpy" if column == "jax" else column]
+
 
 def _keepdims(column, function, axis):
     """The corrected spelling of a reduction: keep the reduced axis (NumPy's keepdims, torch's keepdim)."""

@@ -41,7 +41,7 @@ def test_the_jax_column_runs_the_numpy_cell_on_jax_arrays():
 @pytest.mark.parametrize("operation", sorted(operation for operation, _ in JAX_NOT_AS_PROMISED))
 def test_the_numpy_corrections_correct_the_jax_cells(operation):
     entry = table2.entry(operation)
-    verdict = table2.run(entry, "jax", entry.corrected["numpy"])
+    verdict = table2.run(entry, "jax", entry.correction("jax"))
     assert verdict.passed, verdict.detail
 
 
