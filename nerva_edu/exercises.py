@@ -42,7 +42,7 @@ __all__ = ["Verdict", "check_columns_sum", "check_rows_sum", "check_columns_mean
            "check_linear_feedforward", "check_linear_backward", "check_activation_backward",
            "check_srelu_backward", "check_softmax_backward", "check_log_softmax_backward",
            "check_batch_norm_backward", "check_linear_dropout_backward", "check_activation_dropout_backward",
-           "check_loss_gradient", "check_mlp_backward"]
+           "check_loss_gradient", "check_mlp_backward", "check_vjp_from_jacobian"]
 
 SHAPES = [(2, 3), (4, 1), (1, 5), (3, 2)]  # non-square, so that a transposed result shows
 
@@ -356,6 +356,31 @@ def check_softmax(fn):
                                 "subtract each row's maximum first (the stable softmax), which changes nothing "
                                 "mathematically.")
     return verdict
+
+
+# --- a vector-Jacobian product (chapter 12) ---------------------------------------------------
+
+def _vjp_cases(rng):
+    """(J, DY, N, D) with J the (N·K)×(N·D) Jacobian of a row-major flattened N×K output with respect
+    to a row-major flattened N×D input; K ≠ D, so that J·vec(DY) cannot be formed."""
+    return [[_random(rng, N * K, N * D), _random(rng, N, K), N, D] for N, D, K in [(2, 3, 4), (3, 2, 1), (1, 4, 2)]]
+
+
+def _vjp(J, DY, N, D):
+    return [(DY.reshape(1, -1) @ J).reshape(N, D)]
+
+
+def check_vjp_from_jacobian(fn):
+    """fn(J, DY, N, D) must return DX (N×D): the row vec(DY)·J reshaped row by row, where vec flattens row by
+    row and J is the Jacobian of vec(Y) with respect to vec(X) (what jax.vjp and torch autograd compute)."""
+    mistakes = [
+        ("DY is flattened column by column (order 'F'), but J flattens Y row by row, as NumPy's reshape does.",
+         lambda J, DY, N, D: {"DX": (DY.T.reshape(1, -1) @ J).reshape(N, D)}),
+        ("the product vec(DY)·J is reshaped column by column; vec(X) runs along the rows of X.",
+         lambda J, DY, N, D: {"DX": (DY.reshape(1, -1) @ J).reshape(D, N).T}),
+    ]
+    return _grade("vjp from a Jacobian", fn, _vjp_cases(np.random.default_rng(2024)), _vjp, ["DX"],
+                  mistakes=mistakes)
 
 
 # --- the linear layer (spec §4) -----------------------------------------------------------

@@ -6,6 +6,8 @@ keeps every cell exactly as printed. ``run(entry, column)`` runs one cell and re
 
 - the NumPy and PyTorch cells are evaluated as printed, with the names of the ``numpy`` module
   (``torch`` and ``torch.nn.functional``), so the verdict is what a reader who copies the cell gets;
+- the JAX column is the NumPy cell (the table prints one column "NumPy (and JAX)"), evaluated with the
+  names of ``jax.numpy`` on JAX arrays in 64-bit mode, so float64 inputs stay float64;
 - an Eigen cell runs through its C++ equivalent (``Entry.cpp``): the same expression written with the
   operations of ``cpp/matrix_ops.h``, compiled with cppyy. Eigen itself is not installed, so what is
   checked is the expression, not Eigen's spelling of it;
@@ -28,8 +30,10 @@ from nerva_edu import matrix as M
 
 SIZES = {"m": 3, "n": 4, "k": 2}
 EPSILON = 1e-8
-COLUMNS = ("numpy", "torch", "tensorflow", "eigen")
-COLUMN_TITLES = {"numpy": "NumPy", "torch": "PyTorch", "tensorflow": "TensorFlow", "eigen": "Eigen"}
+COLUMNS = ("numpy", "jax", "torch", "tensorflow", "eigen")
+COLUMN_TITLES = {"numpy": "NumPy", "jax": "JAX", "torch": "PyTorch", "tensorflow": "TensorFlow", "eigen": "Eigen"}
+# The column whose printed cell a column runs, where it has none of its own.
+_PRINTED = {"jax": "numpy", "eigen": "cpp"}
 
 # The element-wise function of the row apply(f, X), for each kind of value and in C++.
 _F = {"numpy": np.tanh, "cpp": "[](double v) { return std::tanh(v); }"}
@@ -55,6 +59,10 @@ class Entry:
     shapes: tuple = ({},)
     positive: bool = False
     corrected: dict = field(default_factory=dict)
+
+    def correction(self, column):
+        """The corrected spelling of this entry's cell in ``column`` (the JAX column's is the NumPy one's)."""
+        return self.corrected["numpy" if column == "jax" else column]
 
 
 def _keepdims(column, function, axis):
@@ -171,11 +179,22 @@ def _torch_names():
     return dict(vars(torch)) | {"softplus": F.softplus}
 
 
+def _jax_names():
+    import jax
+    import jax.numpy as jnp
+    jax.config.update("jax_enable_x64", True)
+    return dict(vars(jnp))
+
+
 def evaluate(column, code, values):
-    """The value of ``code`` in the framework of ``column`` ("numpy", "torch" or "eigen", the last
-    through C++) on the named inputs: NumPy arrays X, Y, Z, x and numbers c, e, m, n."""
+    """The value of ``code`` in the framework of ``column`` ("numpy", "jax", "torch" or "eigen", the
+    last through C++) on the named inputs: NumPy arrays X, Y, Z, x and numbers c, e, m, n."""
     if column == "numpy":
         return eval(code, _numpy_names() | {"f": _F["numpy"]} | values)
+    if column == "jax":
+        names = _jax_names()
+        arrays = {name: names["asarray"](v) if isinstance(v, np.ndarray) else v for name, v in values.items()}
+        return eval(code, names | {"f": names["tanh"]} | arrays)
     if column == "torch":
         import torch
         tensors = {name: torch.tensor(v) if isinstance(v, np.ndarray) else v for name, v in values.items()}
@@ -200,7 +219,7 @@ def _disagreement(actual, expected):
 
 def run(entry, column, code=None):
     """Run one cell (its printed code, or ``code``) and return its Verdict."""
-    code = code if code is not None else getattr(entry, "cpp" if column == "eigen" else column)
+    code = code if code is not None else getattr(entry, _PRINTED.get(column, column))
     if column == "tensorflow":
         return Verdict(column, code, "not run", "TensorFlow is not installed here: shown, not run.")
     for scale, status in ((1.0, "wrong"), (1000.0, "unsafe")):
@@ -231,7 +250,7 @@ def run(entry, column, code=None):
 
 
 def validate(entry):
-    """The verdicts of the four printed cells of an entry, in the order of ``COLUMNS``."""
+    """The verdicts of the cells of an entry, one per column of ``COLUMNS``."""
     return [run(entry, column) for column in COLUMNS]
 
 

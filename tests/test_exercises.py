@@ -684,3 +684,23 @@ def test_mlp_backward_wrong_on_symbols_only_is_caught():
             mlp.layers[0].DW = 2 * mlp.layers[0].DW
         return DX
     _failing(exercises.check_mlp_backward, backward, "DW1 on SymPy matrices differs from sp.diff")
+
+
+def _vjp(J, DY, N, D):
+    return (DY.reshape(1, -1) @ J).reshape(N, D)
+
+
+def test_vjp_from_jacobian_accepts_the_row_vector_times_the_jacobian():
+    assert exercises.check_vjp_from_jacobian(_vjp).passed
+    assert exercises.check_vjp_from_jacobian(lambda J, DY, N, D: (J.T @ DY.reshape(-1, 1)).reshape(N, D)).passed
+
+
+@pytest.mark.parametrize("submission, phrases", [
+    (lambda J, DY, N, D: (DY.T.reshape(1, -1) @ J).reshape(N, D), ["flattened column by column", "order 'F'"]),
+    (lambda J, DY, N, D: (DY.reshape(1, -1) @ J).reshape(D, N).T, ["reshaped column by column"]),
+    (lambda J, DY, N, D: DY.reshape(1, -1) @ J, ["DX", "shape (1, 6)", "expected (2, 3)"]),
+    (lambda J, DY, N, D: J @ DY.reshape(-1, 1), ["raised ValueError"]),
+    (lambda J, DY, N, D: 2 * _vjp(J, DY, N, D), ["DX"]),
+])
+def test_vjp_from_jacobian_mistakes_are_explained(submission, phrases):
+    _failing(exercises.check_vjp_from_jacobian, submission, *phrases)
