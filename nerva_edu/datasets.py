@@ -1,5 +1,6 @@
 """Data sets for training: scikit-learn's bundled digits (the default, no network needed),
-MNIST from its IDX files and CIFAR-10 from its python batches, read from a local path.
+MNIST from its IDX files and CIFAR-10 from its python batches, read from a local path, and
+synthetic data of any shape (by default CIFAR-10's) with learnable class means.
 
 Every loader returns a :class:`Dataset` in the spec's row layout: X (N×D) holds one example
 per row, T (N×K) the one-hot targets. A missing or corrupt file raises :class:`DatasetError`
@@ -346,15 +347,71 @@ def load_cifar10(path, normalize="unit", dtype=np.float64):
     return _make("cifar10", Xtrain, ytrain, Xtest, ytest, (3, 32, 32), 255.0, normalize, dtype)
 
 
+# --- synthetic ----------------------------------------------------------------------------
+
+SYNTHETIC_DEFAULTS = {"examples": 50000, "features": 3072, "classes": 10, "seed": 0}
+
+
+def parse_synthetic(spec):
+    """The fields of ``synthetic:examples=N,features=D,classes=K,seed=S`` (every field optional,
+    defaults: the shape of CIFAR-10's training set)."""
+    fields = dict(SYNTHETIC_DEFAULTS)
+    for item in filter(None, spec.split(",")):
+        key, sep, value = item.partition("=")
+        if key not in fields or not sep:
+            raise ValueError(f"dataset synthetic: cannot use {item!r}; accepted: "
+                             f"{', '.join(f'{k}=INT' for k in SYNTHETIC_DEFAULTS)}")
+        if not value.isdigit() or (key != "seed" and int(value) < 1) or (key == "classes" and int(value) < 2):
+            raise ValueError(f"dataset synthetic: {key} must be a whole number "
+                             f"{'>= 0' if key == 'seed' else '>= 2' if key == 'classes' else '>= 1'}, got {value!r}")
+        fields[key] = int(value)
+    return fields
+
+
+def load_synthetic(spec="", normalize="unit", dtype=np.float64):
+    """Learnable synthetic data of a chosen shape: each class c has a mean vector mu_c with entries
+    drawn from N(0, 1/4), and an example of class c (drawn uniformly) is mu_c plus N(0, 1) noise
+    in every feature. ``examples`` training examples and a fifth as many test examples (at least one).
+    The values are not pixels: normalize "unit" and "none" keep them, "standard" standardizes them."""
+    fields = parse_synthetic(spec)
+    if normalize not in NORMALIZATIONS:
+        raise ValueError(f"normalize: unknown value {normalize!r}; accepted: {', '.join(NORMALIZATIONS)}")
+    N, D, K = fields["examples"], fields["features"], fields["classes"]
+    M = max(1, N // 5)
+    check_memory(f"synthetic: {N + M} examples of {D} features", (N + M) * D * (np.dtype(dtype).itemsize + 4))
+    rng = np.random.default_rng(fields["seed"])
+    mu = (0.5 * rng.standard_normal((K, D))).astype(np.float32)
+
+    def draw(count):
+        labels = rng.integers(0, K, count)
+        X = rng.standard_normal((count, D), dtype=np.float32)
+        X += mu[labels]
+        return X, labels
+
+    (Xtrain, ytrain), (Xtest, ytest) = draw(N), draw(M)
+    if normalize == "standard":
+        mean, std = Xtrain.mean(axis=0), Xtrain.std(axis=0)
+        std[std == 0] = 1
+        Xtrain, Xtest = (Xtrain - mean) / std, (Xtest - mean) / std
+    image_shape = (3, 32, 32) if D == 3072 else (D,)
+    return Dataset(f"synthetic:{','.join(f'{k}={v}' for k, v in fields.items())}",
+                   np.ascontiguousarray(Xtrain, dtype=dtype), one_hot(ytrain, K, dtype),
+                   np.ascontiguousarray(Xtest, dtype=dtype), one_hot(ytest, K, dtype), image_shape)
+
+
 LOADERS = {"mnist": load_mnist, "cifar10": load_cifar10}
 
 
 def load_dataset(text, normalize="unit", dtype=np.float64):
-    """A data set named as on the command line: ``digits``, ``mnist:PATH`` or ``cifar10:PATH``
+    """A data set named as on the command line: ``digits``, ``mnist:PATH``, ``cifar10:PATH`` or
+    ``synthetic[:FIELDS]`` (:func:`load_synthetic`)
     (a leading ``~`` in PATH is the home directory: shells do not expand it after the colon)."""
     if text == "digits":
         return load_digits(normalize, dtype)
     name, _, path = text.partition(":")
+    if name == "synthetic":
+        return load_synthetic(path, normalize, dtype)
     if name not in LOADERS or not path:
-        raise ValueError(f"dataset: cannot use {text!r}; accepted: digits, mnist:PATH, cifar10:PATH")
+        raise ValueError(f"dataset: cannot use {text!r}; accepted: digits, mnist:PATH, cifar10:PATH, "
+                         f"synthetic[:examples=N,features=D,classes=K,seed=S]")
     return LOADERS[name](os.path.expanduser(path), normalize, dtype)

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from nerva_edu.datasets import (DatasetError, load_cifar10, load_dataset, load_digits, load_mnist, one_hot,
-                                read_idx)
+from nerva_edu.datasets import (DatasetError, load_cifar10, load_dataset, load_digits, load_mnist, load_synthetic,
+                                one_hot, read_idx)
 
 
 def test_digits_default_split_is_fixed_by_its_seed():
@@ -185,3 +185,21 @@ def test_cifar10_errors_name_the_file_and_the_problem(tmp_path):
 def test_bad_dataset_names(text):
     with pytest.raises(ValueError, match="accepted: digits, mnist:PATH, cifar10:PATH"):
         load_dataset(text)
+
+
+def test_synthetic_data_has_the_cifar_shape_by_default_and_is_seeded():
+    data = load_dataset("synthetic:examples=50,seed=2", dtype=np.float32)
+    assert (data.Xtrain.shape, data.Ttrain.shape, data.Xtest.shape) == ((50, 3072), (50, 10), (10, 3072))
+    assert data.Xtrain.dtype == np.float32 and data.image_shape == (3, 32, 32)
+    np.testing.assert_array_equal(data.Xtrain, load_synthetic("examples=50,seed=2", dtype=np.float32).Xtrain)
+    assert not np.array_equal(data.Xtrain, load_synthetic("examples=50,seed=3", dtype=np.float32).Xtrain)
+
+
+def test_synthetic_classes_are_separated_by_their_means():
+    """The nearest class mean of the training set classifies the test set far above chance."""
+    data = load_synthetic("examples=400,features=64,classes=4,seed=1")
+    means = np.stack([data.Xtrain[data.train_labels == c].mean(axis=0) for c in range(4)])
+    nearest = ((data.Xtest[:, None, :] - means) ** 2).sum(axis=2).argmin(axis=1)
+    assert (nearest == data.test_labels).mean() > 0.8
+    standard = load_synthetic("examples=400,features=64,classes=4,seed=1", normalize="standard")
+    np.testing.assert_allclose(standard.Xtrain.mean(axis=0), 0, atol=1e-6)

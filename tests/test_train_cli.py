@@ -72,6 +72,11 @@ def test_dataset_path_may_start_with_a_tilde(tmp_path, monkeypatch, capsys):
     (["--backend", "cpp", "--threads", "0"], "argument --threads: '0' is not a positive integer"),
     (["--dataset", "imagenet"], "accepted: digits, mnist:PATH, cifar10:PATH"),
     (["--dataset", "cifar10:/nowhere/cifar.tar.gz"], "/nowhere/cifar.tar.gz does not exist"),
+    (["--dataset", "synthetic:examples=0"], "dataset synthetic: examples must be a whole number >= 1, got '0'"),
+    (["--dataset", "synthetic:classes=1"], "dataset synthetic: classes must be a whole number >= 2, got '1'"),
+    (["--dataset", "synthetic:seed=-1"], "dataset synthetic: seed must be a whole number >= 0, got '-1'"),
+    (["--dataset", "synthetic:width=3"], "dataset synthetic: cannot use 'width=3'; accepted: examples=INT"),
+    (["--dataset", "synthetic:examples"], "dataset synthetic: cannot use 'examples'; accepted: examples=INT"),
     (["--layers", "ReLU;Softplus;Linear"], "accepted: Linear, ReLU, Sigmoid, Tanh, LeakyReLU"),
     (["--layer-sizes", "64;32;10"], "got 3 sizes for 3 linear layers; expected 4"),
     (["--layer-sizes", "32;32;32;10"], "the network takes 32 inputs, but digits has 64 features"),
@@ -123,3 +128,12 @@ def test_an_unknown_schedule_unit_is_rejected(capsys):
     assert exit.value.code == 2
     error = capsys.readouterr().err
     assert "--schedule-unit: invalid choice: 'batch'" in error and "epoch" in error and "step" in error
+
+
+def test_a_wide_sparse_network_learns_synthetic_data_of_the_cifar_shape(tmp_path, capsys):
+    path = tmp_path / "epochs.json"
+    assert main(["train", "--dataset", "synthetic:examples=1000,seed=3", "--backend", "cpp", "--layer-sizes",
+                 "3072;2048;2048;10", "--density", "0.01", "--epochs", "2", "--threads", "2", "--json", str(path)]) == 0
+    assert "synthetic:examples=1000,features=3072,classes=10,seed=3" in capsys.readouterr().out
+    epochs = json.loads(path.read_text())
+    assert epochs[-1]["test_accuracy"] > 0.5        # chance: 0.1

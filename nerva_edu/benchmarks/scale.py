@@ -15,6 +15,11 @@ peak resident memory (MiB). A backend is skipped, with the reason, when its esti
 does not fit beside the workers already running (checked before it starts: dense weights at
 3×32768 need tens of GiB), when its time per step projected from the previous width exceeds
 ``--max-step-seconds``, or when its first step does.
+
+For every C++ row, ``breakdown``: where the time of the step goes, each kernel the step calls
+(forward SpMM and SDDMM of every layer, transposed SpMM of every layer but the first) timed alone
+on the same layer and batch and thread count, in ms and as a share of the step, and the rest of
+the step ("other": activations, loss, the fused optimizer updates, synchronization).
 """
 
 import math
@@ -27,6 +32,7 @@ from nerva_edu.commands import positive_integer, positive_number
 BACKENDS = ("cpp", "torch-csr", "torch-masked")
 WIDTHS = (1024, 2048, 4096, 8192, 16384, 32768, 65536)
 EPOCH_EXAMPLES = 50_000                     # CIFAR-10's training set
+KERNELS = ("SpMM", "transposed SpMM", "SDDMM", "other")
 BASE_BYTES = 512 * 2**20                    # a worker's interpreter, torch and cppyy (about 260 MiB resident)
 
 
@@ -65,12 +71,13 @@ def network(H, density):
 
 def estimated_bytes(backend, H, density, N):
     """The memory a worker needs: the sparse model every worker builds, the batch, and what its
-    backend adds (C++ buffers; torch's values, gradients, momenta, positions and the temporaries of
+    backend adds (C++ buffers, twice: the breakdown's too, with a DW; torch's values, gradients, momenta, positions and the temporaries of
     a step: about 40 bytes per nonzero; masked torch: a dense W, gradient, momentum buffer and mask,
     and the copies made while converting, about 24 bytes per position)."""
     from nerva_edu.sparse.mlp import batch_bytes, model_bytes
     sizes, densities, nnz, positions = network(H, density)
-    extra = {"cpp": batch_bytes(N, sizes), "torch-csr": 40 * nnz + 16 * N * sum(sizes),
+    extra = {"cpp": 2 * batch_bytes(N, sizes) + 4 * nnz,     # the step's buffers and the breakdown's
+             "torch-csr": 40 * nnz + 16 * N * sum(sizes),
              "torch-masked": 24 * positions + 16 * N * sum(sizes)}[backend]
     return BASE_BYTES + model_bytes(sizes, densities) + 4 * N * (sizes[0] + sizes[-1]) + extra
 
@@ -146,20 +153,44 @@ def measure(H, backends, args, slow):
             for backend, threads in configs:
                 rounds[backend, threads].append(sparse._ask(processes[backend], f"round {args.round_seconds} {threads}"))
         peaks = {backend: sparse._ask(process, "peak") for backend, process in processes.items()}
+        breakdowns = {(b, t): sparse._ask(processes[b], f"breakdown {args.round_seconds} {t}")   # after the peak:
+                      for b, t in configs if b == "cpp"}                                       # its own buffers
     steps = math.ceil(EPOCH_EXAMPLES / args.batch_size)
     results = []
     for backend, threads in configurations(backends, args.threads):
         row = {"backend": backend, "width": H, "density": args.density, "threads": threads, "nnz": nnz,
                "ms_per_step": None, "seconds_per_epoch": None, "gflops": None, "peak_rss_mb": None,
-               "skipped": skipped.get(backend)}
+               "skipped": skipped.get(backend), "breakdown": None}
         if backend in processes:
             seconds = statistics.median(rounds[backend, threads])
             row.update(ms_per_step=seconds * 1e3, seconds_per_epoch=seconds * steps,
                        gflops=6 * nnz * args.batch_size / seconds / 1e9, peak_rss_mb=peaks[backend])
+            if (backend, threads) in breakdowns:
+                row["breakdown"] = breakdown(breakdowns[backend, threads], seconds * 1e3)
             if threads == args.threads:
                 slow[backend] = (positions if backend == "torch-masked" else nnz, seconds)
         results.append(row)
     return results
+
+
+def breakdown(kernels, ms_per_step):
+    """The kernel times of a C++ step with their shares of ``ms_per_step``, and the rest of the step
+    ("other": activations, the loss and its gradient, the optimizer updates, synchronization),
+    which the step fuses with the kernels and is not timed alone."""
+    rows = [dict(k, share=k["ms"] / ms_per_step) for k in kernels]
+    other = ms_per_step - sum(k["ms"] for k in kernels)
+    return rows + [{"layer": None, "kernel": "other", "ms": other, "share": other / ms_per_step}]
+
+
+def format_breakdown(results):
+    """One line per C++ row: the ms (and share of the step) of every kernel, summed over the layers."""
+    lines = [f"{'width':>6} {'threads':>7} {'ms/step':>9}  " + "  ".join(f"{name:>22}" for name in KERNELS)]
+    for r in results:
+        if r.get("breakdown"):
+            totals = {name: sum(k["ms"] for k in r["breakdown"] if k["kernel"] == name) for name in KERNELS}
+            lines.append(f"{r['width']:>6} {r['threads']:>7} {r['ms_per_step']:>9.2f}  " + "  ".join(
+                f"{totals[name]:>11.2f} ms ({totals[name] / r['ms_per_step']:>4.0%})" for name in KERNELS))
+    return "\n".join(lines)
 
 
 def _cell(value, format):
@@ -223,9 +254,13 @@ def run(args):
           f"backend; an epoch is {math.ceil(EPOCH_EXAMPLES / args.batch_size)} steps (CIFAR-10); GFLOP/s of the "
           "6·nnz·N useful flops per step")
     print(format_table(results, args.threads))
+    if any(r["breakdown"] for r in results):
+        print("\nwhere the time of a C++ step goes (each kernel of every layer called alone on the same batch; "
+              "other: the step less the kernels)")
+        print(format_breakdown(results))
     if args.plot:
         plot(results, args.plot, args)
         print(f"plot saved to {args.plot}")
     keys = ("backend", "width", "density", "threads", "ms_per_step", "seconds_per_epoch", "gflops", "peak_rss_mb",
-            "skipped")
+            "skipped", "breakdown")
     return [{key: r[key] for key in keys} for r in results]

@@ -94,39 +94,66 @@ def _aligned_zeros(rows, cols):
     return raw[offset:offset + rows * cols].reshape(rows, cols)
 
 
-def _kernel_rates(model, N, threads, seconds):
-    """Time of the three kernels on the first layer as they run inside a step: the batch padded
-    to Np, a multiple of 16 (zero columns), in 64-byte aligned buffers. After a warm-up, the
-    kernels are timed one call each in turn, round after round for about ``seconds`` (at least
-    50 rounds), so that a load that comes and goes affects all three alike; each kernel's time
-    is its median, the SDDMM/SpMM ratio the median of the rounds' ratios. GFLOP/s count the
-    2·nnz·N useful flops (N the batch size, not Np)."""
+def _kernel_calls(cpp, layer, N, threads, rng):
+    """The three kernels of one layer as they run inside a step: the batch padded to Np, a multiple
+    of 16 (zero columns), in 64-byte aligned buffers; (Np, {name: call})."""
     from nerva_edu.sparse import kernels
-    cpp, layer = kernels.load(), model.layers[0]
     W, view = layer.W, kernels.view(layer.W)
     K, D = W.shape
     Np = -(-N // 16) * 16
-    rng = np.random.default_rng(2)
     Xt, DZt, Zt, DXt = _aligned_zeros(D, Np), _aligned_zeros(K, Np), _aligned_zeros(K, Np), _aligned_zeros(D, Np)
     Xt[:, :N], DZt[:, :N] = rng.standard_normal((D, N)), rng.standard_normal((K, N))
     DW = kernels.buffer(_aligned_zeros(1, W.nnz)[0])            # nullptr for a layer without nonzeros
-    calls = {"SpMM": lambda: cpp.spmm(threads, view, Xt, layer.b, Zt, Np),
-             "transposed SpMM": lambda: cpp.spmm_transposed(threads, view, DZt, DXt, Np),
-             "SDDMM": lambda: cpp.sddmm(threads, view, DZt, Xt, DW, Np)}
+    return Np, {"SpMM": lambda: cpp.spmm(threads, view, Xt, layer.b, Zt, Np),
+                "transposed SpMM": lambda: cpp.spmm_transposed(threads, view, DZt, DXt, Np),
+                "SDDMM": lambda: cpp.sddmm(threads, view, DZt, Xt, DW, Np)}
+
+
+def _time_in_turn(calls, seconds, minimum=50):
+    """{name: seconds per call of each round}: after a warm-up, one call each in turn, round after
+    round for about ``seconds`` (at least ``minimum`` rounds), so that a load that comes and goes
+    affects all alike."""
     times = {name: [] for name in calls}
     for call in calls.values():
         for _ in range(10):
             call()
     start = time.perf_counter()
-    while len(times["SpMM"]) < 50 or time.perf_counter() - start < seconds:
+    while len(next(iter(times.values()))) < minimum or time.perf_counter() - start < seconds:
         for name, call in calls.items():
             t = time.perf_counter()
             call()
             times[name].append(time.perf_counter() - t)
-    rates = {name: {"ms": statistics.median(ts) * 1e3, "gflops": 2 * W.nnz * N / statistics.median(ts) / 1e9}
+    return times
+
+
+def _kernel_rates(model, N, threads, seconds):
+    """Time of the three kernels on the first layer as they run inside a step (:func:`_kernel_calls`),
+    timed in turn (:func:`_time_in_turn`); each kernel's time is its median, the SDDMM/SpMM ratio
+    the median of the rounds' ratios. GFLOP/s count the 2·nnz·N useful flops (N the batch size, not Np)."""
+    from nerva_edu.sparse import kernels
+    layer = model.layers[0]
+    Np, calls = _kernel_calls(kernels.load(), layer, N, threads, np.random.default_rng(2))
+    times = _time_in_turn(calls, seconds)
+    rates = {name: {"ms": statistics.median(ts) * 1e3, "gflops": 2 * layer.W.nnz * N / statistics.median(ts) / 1e9}
              for name, ts in times.items()}
     ratio = statistics.median(sddmm / spmm for sddmm, spmm in zip(times["SDDMM"], times["SpMM"]))
-    return {"shape": [K, D], "density": W.density, "padded_batch": Np, "SDDMM/SpMM": ratio, **rates}
+    return {"shape": list(layer.W.shape), "density": layer.W.density, "padded_batch": Np, "SDDMM/SpMM": ratio,
+            **rates}
+
+
+def _step_breakdown(model, N, threads, seconds):
+    """Where the time of a C++ step goes: the median ms of every kernel call the step makes (the
+    forward SpMM and the SDDMM of every layer, the transposed SpMM of every layer but the first,
+    whose DX the step does not compute), each kernel called alone on the layer's own matrix; a
+    list of {"layer", "kernel", "ms"}."""
+    from nerva_edu.sparse import kernels
+    cpp, rng, calls = kernels.load(), np.random.default_rng(2), {}
+    for l, layer in enumerate(model.layers, 1):
+        for name, call in _kernel_calls(cpp, layer, N, threads, rng)[1].items():
+            if not (l == 1 and name == "transposed SpMM"):
+                calls[l, name] = call
+    times = _time_in_turn(calls, seconds, minimum=5)
+    return [{"layer": l, "kernel": name, "ms": statistics.median(ts) * 1e3} for (l, name), ts in times.items()]
 
 
 def _torch_step(model, X, labels, threads, masked, eta=0.01, mu=0.9):
@@ -223,7 +250,8 @@ def worker(backend, density, N, threads, sizes, max_step_seconds=math.inf):
     """Serve one (backend, density) in this process: after setup and a warm-up print "ready" (or
     "slow SECONDS" and end, if the first step took longer than ``max_step_seconds``), then answer
     each line "round SECONDS [THREADS]" with the mean seconds per step of one round (on THREADS
-    threads, default ``threads``), "kernels SECONDS" with the C++ kernel rates and "peak" with the
+    threads, default ``threads``), "kernels SECONDS" with the C++ kernel rates, "breakdown SECONDS
+    THREADS" with the C++ kernels of a step (:func:`_step_breakdown`) and "peak" with the
     peak resident memory in MiB (JSON), until the input ends."""
     _end_with_the_driver()
     import torch                                             # every worker, cpp included, imports torch
@@ -256,6 +284,8 @@ def worker(backend, density, N, threads, sizes, max_step_seconds=math.inf):
             answer = _time_round(step, float(arguments[0]))
         elif command == "kernels":
             answer = _kernel_rates(model, N, threads, float(arguments[0]))
+        elif command == "breakdown":
+            answer = _step_breakdown(model, N, int(arguments[1]), float(arguments[0]))
         else:
             answer = _peak_resident_mib()
         print(json.dumps(answer), flush=True)

@@ -64,8 +64,11 @@ def add_parser(commands):
     data = parser.add_argument_group("data")
     data.add_argument("--dataset", default="digits", metavar="NAME",
                       help="digits (scikit-learn's bundled 8×8 digits), mnist:PATH (a directory with the four "
-                           "IDX files, gzipped or not) or cifar10:PATH (the python batches: a directory or the "
-                           ".tar.gz)")
+                           "IDX files, gzipped or not), cifar10:PATH (the python batches: a directory or the "
+                           ".tar.gz) or synthetic[:examples=N,features=D,classes=K,seed=S] (defaults 50000, 3072, "
+                           "10, 0: CIFAR-10's shape; each class has a random mean vector, entries N(0, 1/4), and an "
+                           "example is its class mean plus N(0, 1) noise, so accuracy can rise above chance; a "
+                           "fifth as many test examples)")
     data.add_argument("--normalize", default="unit", choices=list(NORMALIZATIONS),
                       help="; ".join(f"{k}: {v}" for k, v in NORMALIZATIONS.items()))
     network = parser.add_argument_group("network")
@@ -135,7 +138,8 @@ def _check_files(args):
         if not path or path.endswith(("/", os.sep)):
             _fail(f"{option} {path!r}: expected a file name, not a directory")
         check_output_file(path, f"{option} file")
-    _, _, data_path = args.dataset.partition(":")
+    name, _, data_path = args.dataset.partition(":")
+    data_path = None if name == "synthetic" else data_path
     files = {"--load": args.load, "--dataset": os.path.expanduser(data_path) if data_path else None, **outputs}
     for output, path in outputs.items():
         for option, other in files.items():
