@@ -43,6 +43,12 @@
 #include <xmmintrin.h>
 #endif
 
+// The SIMD vector types below are wider than the registers of the default x86-64 ABI. The kernels
+// pass them only to functions that are inlined, so the compiler's note that such arguments would
+// change the ABI (-Wpsabi) does not apply; it is silenced for this header.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpsabi"
+
 namespace nerva_edu::sparse {
 
 // --- floating-point mode and threads ----------------------------------------------------------
@@ -717,3 +723,5 @@ class SparseMLP {
 };
 
 }  // namespace nerva_edu::sparse
+
+#pragma GCC diagnostic pop
