@@ -463,7 +463,8 @@ def run(args):
     if args.plot:
         plot(results, backends, args.plot, args.batch_size, args.threads)
         print(f"plot saved to {args.plot}")
-    return [{key: r[key] for key in ("backend", "density", "batch_size", "threads", "ms_per_step")} for r in results]
+    keys = ("backend", "density", "batch_size", "threads", "ms_per_step", "kernels")
+    return [{key: r[key] for key in keys if key in r} for r in results]
 
 
 if __name__ == "__main__":
