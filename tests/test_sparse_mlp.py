@@ -121,8 +121,9 @@ def test_bench_sparse_runs(tmp_path):
                  "--json", str(output)]) == 0
     results = json.loads(output.read_text())
     assert {(r["backend"], r["density"]) for r in results} == {(b, d) for b in ("cpp", "numpy") for d in (0.5, 0.1)}
-    assert all(set(r) == {"backend", "density", "batch_size", "threads", "ms_per_step"} and r["ms_per_step"] > 0
-               for r in results)
+    assert all(set(r) - {"kernels"} == {"backend", "density", "batch_size", "threads", "ms_per_step"}
+               and r["ms_per_step"] > 0 and ("kernels" in r) == (r["backend"] == "cpp") for r in results)
+    assert all(r["kernels"]["SDDMM/SpMM"] > 0 for r in results if r["backend"] == "cpp")
     assert (tmp_path / "plot.png").stat().st_size > 0
 
 
