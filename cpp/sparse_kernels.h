@@ -447,7 +447,6 @@ inline void sddmm(int threads, const CsrView& W, const float* DZt, const float* 
                 [&](long first, long last) { sddmm_rows(W, DZt, Xt, DW, N, first, last); });
 }
 
-
 // Transpose the 8×8 block held in rows r[0..8) in three rounds of shuffles: interleave the pairs
 // of rows (2×2 blocks), then the pairs of pairs (4×4 blocks), then swap 4×4 blocks across halves.
 inline void transpose_block(float8* r) {

@@ -103,23 +103,23 @@ def _torch_model(mlp, X, labels):
     return step, weights
 
 
-def torch_eager(mlp, X, T, labels):
+def _torch_implementation(mlp, X, labels, compile):
+    """The torch step, eager or compiled by ``torch.compile`` (the whole step)."""
+    import torch
     step, weights = _torch_model(mlp, X, labels)
-    last = [None]
+    step, last = torch.compile(step) if compile else step, [None]
 
     def run():
         last[0] = step()
     return run, lambda: (float(last[0]), weights())
 
 
-def torch_compiled(mlp, X, T, labels):
-    import torch
-    step, weights = _torch_model(mlp, X, labels)
-    compiled, last = torch.compile(step), [None]
+def torch_eager(mlp, X, T, labels):
+    return _torch_implementation(mlp, X, labels, compile=False)
 
-    def run():
-        last[0] = compiled()
-    return run, lambda: (float(last[0]), weights())
+
+def torch_compiled(mlp, X, T, labels):
+    return _torch_implementation(mlp, X, labels, compile=True)
 
 
 def jax_hand_written(mlp, X, T, labels):

@@ -12,7 +12,6 @@ import os
 import statistics
 import time
 
-
 from nerva_edu.files import check_output_file, write_text
 
 
