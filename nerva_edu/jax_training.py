@@ -64,7 +64,13 @@ def to_jax(mlp):
 
 def jit_step(mlp, loss):
     """``step(X, T, η)`` → L(Y, T): one training step of ``mlp`` (whose state is JAX arrays,
-    see :func:`to_jax`), compiled by ``jax.jit`` the first time it sees a batch shape."""
+    see :func:`to_jax`), compiled by ``jax.jit`` the first time it sees a batch shape.
+
+    The state is donated to the compiled step: XLA writes the new parameters into the memory of
+    the old ones instead of allocating fresh arrays on every step. The network holds the new
+    arrays afterwards; an array taken from it before the step (``W = layer.W``) is deleted, and
+    reading it raises JAX's "Array has been deleted" error rather than returning stale values.
+    Copy what must be kept (``np.array(layer.W)``)."""
     import jax
 
     def pure_step(state, X, T, eta):
@@ -72,7 +78,7 @@ def jit_step(mlp, loss):
         value = step_loss(mlp, X, T, loss, eta)
         return network_state(mlp), value
 
-    compiled = jax.jit(pure_step)
+    compiled = jax.jit(pure_step, donate_argnums=0)
 
     def step(X, T, eta):
         mlp.training = True

@@ -59,11 +59,13 @@ def test_the_step_is_traced_once_through_the_layers_own_code():
     jax_training.to_jax(mlp)
     step = jax_training.jit_step(mlp, LOSSES["squared_error"])
     X, T = jnp.asarray(rng.standard_normal((5, 4))), jnp.asarray(rng.standard_normal((5, 3)))
-    W0 = layer.W
+    W0, held = np.array(layer.W), layer.W
     for _ in range(4):
         step(X, T, 0.1)
     assert len(calls) == 1 and "Tracer" in calls[0]
-    assert kind(layer.W) == "jax" and not np.allclose(np.asarray(layer.W), np.asarray(W0))
+    assert kind(layer.W) == "jax" and not np.allclose(np.asarray(layer.W), W0)
+    with pytest.raises(RuntimeError, match="Array has been deleted"):     # donated to the step, not stale
+        np.asarray(held)
 
 
 def test_dropout_layers_are_refused_under_jit():

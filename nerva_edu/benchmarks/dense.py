@@ -13,15 +13,16 @@ update, on the same initial weights and the same batch for every implementation:
 
 Before timing, every chosen implementation does one step from the same state and the losses and
 updated weights are compared (float32 tolerance); a mismatch aborts. The implementations are
-then timed in alternating rounds (``nerva_edu.commands.bench.time_rounds``).
+then timed in alternating rounds (``nerva_edu.commands.bench.time_rounds``), each after a pause
+that lets the thread pools of the other runtimes in the process go to sleep.
 
 The roofline: the GEMMs a step needs are, for each layer with weights W (K×D) and input X (N×D),
 the forward X·Wᵀ (N×D by D×K), the weight gradient DZᵀ·X (K×N by N×D) and, for every layer but
 the first (the input needs no gradient), the backpropagated DZ·W (N×K by K×D). Each shape is
-timed with np.matmul and torch.matmul (median of repeated calls after a warm-up) and the faster
-counts; roofline_ms is the sum of these fastest times over the step's GEMMs, the measured GEMM
-rate is (Σ 2·m·k·n) / roofline_ms, and an implementation's roofline_fraction is
-roofline_ms / its median ms per step.
+timed with np.matmul and torch.matmul (median of repeated calls after a warm-up and the same
+pause) and the faster counts; roofline_ms is the sum of these fastest times over the step's GEMMs,
+the measured GEMM rate is (Σ 2·m·k·n) / roofline_ms, and an implementation's roofline_fraction
+is roofline_ms / its median ms per step.
 """
 
 import copy
@@ -42,8 +43,8 @@ def add_arguments(parser):
     parser.add_argument("--sizes", default="3072;1024;512;10", metavar="LIST",
                         help="layer sizes of the ReLU;...;ReLU;Linear MLP")
     parser.add_argument("--batch-size", default=100, type=positive_integer, metavar="N")
-    parser.add_argument("--rounds", default=7, type=positive_integer, metavar="N", help="alternating timing rounds")
-    parser.add_argument("--steps", default=5, type=positive_integer, metavar="N", help="training steps per round")
+    parser.add_argument("--rounds", default=15, type=positive_integer, metavar="N", help="alternating timing rounds")
+    parser.add_argument("--steps", default=10, type=positive_integer, metavar="N", help="training steps per round")
     parser.add_argument("--implementations", default=",".join(IMPLEMENTATIONS), metavar="LIST",
                         help=f"comma-separated implementations (default: all of {','.join(IMPLEMENTATIONS)})")
     parser.add_argument("--plot", metavar="FILE", default="dense-benchmark.png",
@@ -182,6 +183,8 @@ def gemm_shapes(sizes, N):
 
 
 def _median_seconds(call, repeats=20):
+    from nerva_edu.commands.bench import SETTLE_SECONDS
+    time.sleep(SETTLE_SECONDS)
     for _ in range(3):
         call()
     samples = []

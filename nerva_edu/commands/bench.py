@@ -15,15 +15,26 @@ import time
 from nerva_edu.files import check_output_file, write_text
 
 
+# Each runtime keeps its own pool of worker threads (OpenBLAS for NumPy, OpenMP for torch, Eigen
+# for XLA), and a pool's threads keep spinning for a while after their work, waiting for more.
+# On two cores, a pool still spinning from one implementation's round takes a core from the
+# next one (without the pause, the JAX steps measured half as slow again as when run alone). A
+# round therefore starts after this pause, when the other pools have gone to sleep: each
+# implementation is timed as it runs in a program of its own.
+SETTLE_SECONDS = 0.3
+
+
 def time_rounds(steps, rounds, warmup):
     """Median and minimum seconds per call of each function in ``steps`` (a dict name ->
-    function of no arguments), timed in ``rounds`` alternating rounds of ``warmup`` calls."""
+    function of no arguments), timed in ``rounds`` alternating rounds of ``warmup`` calls,
+    each round after a pause of ``SETTLE_SECONDS`` (see above)."""
     for step in steps.values():
         for _ in range(warmup):
             step()
     samples = {name: [] for name in steps}
     for _ in range(rounds):
         for name, step in steps.items():
+            time.sleep(SETTLE_SECONDS)
             start = time.perf_counter()
             for _ in range(warmup):
                 step()
