@@ -234,3 +234,24 @@ def test_loading_again_is_harmless():
     cppyy.include(str(nerva_edu.cpp.CPP_DIR / "sparse_kernels.h"))
     W, X, DY, b = random_problem(5, 6, 3, 0.5, 7)
     np.testing.assert_allclose(kernels.spmm(W, X, b), X @ W.to_dense().T + b, rtol=1e-5, atol=1e-5)
+
+
+@settings(max_examples=30, deadline=None)
+@given(rows=st.integers(0, 300), cols=st.integers(0, 300))
+def test_aligned_zeros_start_on_a_cache_line(rows, cols):
+    A = kernels.aligned_zeros(rows, cols)
+    assert A.shape == (rows, cols) and A.dtype == np.float32 and A.flags.c_contiguous and A.flags.writeable
+    assert A.ctypes.data % 64 == 0 and not A.any()
+
+
+def test_cache_sizes_as_the_system_reports_them(tmp_path, monkeypatch):
+    for index, (level, kind, size) in enumerate([(1, "Data", "32K"), (1, "Instruction", "32K"),
+                                                  (2, "Unified", "512K"), (3, "Unified", "32M"), (4, "Unified", "?")]):
+        entry = tmp_path / "cpu" / "cpu0" / "cache" / f"index{index}"
+        entry.mkdir(parents=True)
+        for name, text in (("level", level), ("type", kind), ("size", size)):
+            (entry / name).write_text(f"{text}\n")
+    monkeypatch.setattr(kernels, "CPU_CACHES", tmp_path / "cpu" / "cpu0" / "cache")
+    assert kernels.cache_sizes() == {1: 32 * 1024, 2: 512 * 1024, 3: 32 * 2**20}
+    monkeypatch.setattr(kernels, "CPU_CACHES", tmp_path / "nothing")
+    assert kernels.cache_sizes() == {}

@@ -87,13 +87,6 @@ def _time_round(step, seconds):
     return (time.perf_counter() - start) / count
 
 
-def _aligned_zeros(rows, cols):
-    """A float32 rows×cols zero matrix starting on a 64-byte boundary, as the step's buffers."""
-    raw = np.zeros(rows * cols + 16, dtype=np.float32)
-    offset = (-raw.ctypes.data // 4) % 16
-    return raw[offset:offset + rows * cols].reshape(rows, cols)
-
-
 def _kernel_calls(cpp, layer, N, threads, rng):
     """The three kernels of one layer as they run inside a step: the batch padded to Np, a multiple
     of 16 (zero columns), in 64-byte aligned buffers; (Np, {name: call})."""
@@ -101,9 +94,9 @@ def _kernel_calls(cpp, layer, N, threads, rng):
     W, view = layer.W, kernels.view(layer.W)
     K, D = W.shape
     Np = -(-N // 16) * 16
-    Xt, DZt, Zt, DXt = _aligned_zeros(D, Np), _aligned_zeros(K, Np), _aligned_zeros(K, Np), _aligned_zeros(D, Np)
+    Xt, DZt, Zt, DXt = (kernels.aligned_zeros(rows, Np) for rows in (D, K, K, D))
     Xt[:, :N], DZt[:, :N] = rng.standard_normal((D, N)), rng.standard_normal((K, N))
-    DW = kernels.buffer(_aligned_zeros(1, W.nnz)[0])            # nullptr for a layer without nonzeros
+    DW = kernels.buffer(kernels.aligned_zeros(1, W.nnz)[0])     # nullptr for a layer without nonzeros
     return Np, {"SpMM": lambda: cpp.spmm(threads, view, Xt, layer.b, Zt, Np),
                 "transposed SpMM": lambda: cpp.spmm_transposed(threads, view, DZt, DXt, Np),
                 "SDDMM": lambda: cpp.sddmm(threads, view, DZt, Xt, DW, Np)}

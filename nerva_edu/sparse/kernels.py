@@ -13,6 +13,7 @@ calling :func:`load` again (a re-run notebook cell) does nothing.
 """
 
 import os
+from pathlib import Path
 
 import numpy as np
 
@@ -30,6 +31,32 @@ def default_threads():
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
+
+
+CPU_CACHES = Path("/sys/devices/system/cpu/cpu0/cache")      # Linux's description of the first CPU's caches
+
+
+def cache_sizes():
+    """{level: bytes} of the data (or unified) caches of one CPU, from ``CPU_CACHES``; {} where the
+    system does not say."""
+    sizes = {}
+    for entry in sorted(CPU_CACHES.glob("index*")):
+        try:
+            level, kind, size = ((entry / name).read_text().strip() for name in ("level", "type", "size"))
+            if kind in ("Data", "Unified") and size[:-1].isdigit() and size[-1] in "KM":
+                sizes[int(level)] = int(size[:-1]) * (1024 if size[-1] == "K" else 2**20)
+        except (OSError, ValueError):
+            continue
+    return sizes
+
+
+def aligned_zeros(rows, cols):
+    """A float32 rows×cols zero matrix starting on a 64-byte boundary, as the step's own buffers.
+    NumPy aligns its arrays to 16 bytes only: then a row of Np floats (Np a multiple of 16) starts
+    16 or 48 bytes into a cache line, and every other 8-float load of the kernels straddles two lines."""
+    raw = np.zeros(rows * cols + 16, dtype=np.float32)
+    offset = (-raw.ctypes.data // 4) % 16
+    return raw[offset:offset + rows * cols].reshape(rows, cols)
 
 
 def check_threads(op, threads):
