@@ -125,6 +125,24 @@ def test_cpp_training_step_matches_the_reference(optimizer):
     np.testing.assert_allclose(models["cpp"].feedforward(X), models["numpy"].feedforward(X), rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("activation", ["ReLU", "AllReLU(0.3)"])
+def test_the_derivative_at_zero_is_one_as_in_the_reference(activation):
+    """Examples whose hidden Z is exactly 0 (a zero input, zero biases): act'(0) = 1, so their DY
+    reaches Db of the hidden layer. The C++ step keeps no Z: it reads act' from the sign bit of Y,
+    set exactly where Z < 0."""
+    rng = np.random.default_rng(9)
+    models = {backend: SparseMLP([6, 5, 3], density=0.6, activations=[activation, "Linear"], backend=backend, seed=4)
+              for backend in ("cpp", "numpy")}
+    X = rng.standard_normal((8, 6)).astype(np.float32)
+    X[::2] = 0.0                                             # Z = 0·Wᵀ + b = 0 in every hidden unit
+    T = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 8)]
+    for model in models.values():
+        model.step(X, T, 0.1)
+    assert np.abs(models["numpy"].layers[0].Db).max() > 1e-3    # the zero examples' DY is in it
+    assert_same_parameters(models["cpp"], models["numpy"])
+    np.testing.assert_allclose(models["cpp"].layers[0].Db, models["numpy"].layers[0].Db, rtol=1e-5, atol=1e-7)
+
+
 def test_cpp_training_steps_at_a_large_width_match_the_reference():
     """3072-8192-8192-10 at density 0.01 (about 9·10⁵ nonzeros; the rows of the batch gathered from
     matrices larger than the caches): steps, SET's prune-and-regrow (the same patterns for both:
@@ -241,7 +259,7 @@ def test_loading_again_is_harmless():
 def test_aligned_zeros_start_on_a_cache_line(rows, cols):
     A = kernels.aligned_zeros(rows, cols)
     assert A.shape == (rows, cols) and A.dtype == np.float32 and A.flags.c_contiguous and A.flags.writeable
-    assert A.ctypes.data % 64 == 0 and not A.any()
+    assert (A.size == 0 or A.ctypes.data % 64 == 0) and not A.any()      # an empty matrix has no memory
 
 
 def test_cache_sizes_as_the_system_reports_them(tmp_path, monkeypatch):

@@ -52,10 +52,10 @@ def model_bytes(layer_sizes, densities):
 
 
 def batch_bytes(N, layer_sizes):
-    """The bytes of the C++ buffers for a batch of N: the input, and Y, Z and DZ of every layer, in
+    """The bytes of the C++ buffers for a batch of N: the input, and Y and DZ of every layer, in
     rows of Np floats (N rounded up to a multiple of 16)."""
     Np = -(-N // 16) * 16
-    return 4 * (N * layer_sizes[0] + Np * (layer_sizes[0] + 3 * sum(layer_sizes[1:])))
+    return 4 * (N * layer_sizes[0] + Np * (layer_sizes[0] + 2 * sum(layer_sizes[1:])))
 
 
 class _Layer:
