@@ -52,8 +52,8 @@ def cache_sizes():
 
 def aligned_zeros(rows, cols):
     """A float32 rows×cols zero matrix starting on a 64-byte boundary (unless empty), as the step's own buffers.
-    NumPy aligns its arrays to 16 bytes only: then a row of Np floats (Np a multiple of 16) starts
-    16 or 48 bytes into a cache line, and every other 8-float load of the kernels straddles two lines."""
+    NumPy aligns its arrays to 16 bytes only: a row of Np floats (Np a multiple of 16) may then start
+    16 or 48 bytes into a cache line, where every other 8-float load of the kernels straddles two lines."""
     raw = np.zeros(rows * cols + 16, dtype=np.float32)
     offset = (-raw.ctypes.data // 4) % 16
     return raw[offset:offset + rows * cols].reshape(rows, cols)
