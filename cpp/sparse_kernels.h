@@ -435,6 +435,30 @@ inline void sddmm_rows(const CsrView& W, const float* DZt, const float* Xt, floa
   }
 }
 
+// The load ceiling of the products above: out = Σ_k Bt[index[k]·N + n] for n in [0, N), the sum of
+// the rows of Bt that the nonzeros k = 0, ..., nnz-1 meet, on `threads` threads (each sums a range
+// of k, then adds its part to out). It runs the loop of sparse_row_times_dense, its prefetches
+// included, with an addition in place of each multiply-add and no values to load: a product that
+// loads one such row per nonzero cannot be faster than this sum over the same rows.
+struct UnitValues {
+  NERVA_INLINE float operator()(int) const { return 1.0f; }
+  NERVA_INLINE void prefetch(int) const {}
+};
+
+inline void sum_of_rows(int threads, const int* index, int nnz, const float* Bt, long N, float* out) {
+  std::fill(out, out + N, 0.0f);
+  std::mutex lock;
+  parallel_rows(threads, nnz, nullptr, [&](long first, long last) {
+    std::vector<float> part(N);
+    for_each_block(N, [&](long n0, auto B) NERVA_LAMBDA_INLINE {
+      sparse_row_times_dense<decltype(B)::value>(first, last, index, UnitValues{}, Bt + n0, N, 0.0f, part.data() + n0,
+                                                 nnz);
+    });
+    std::lock_guard<std::mutex> guard(lock);
+    for (long n = 0; n < N; n++) out[n] += part[n];
+  });
+}
+
 // The three products in parallel on `threads` threads, each row range costing its nonzeros.
 inline void spmm(int threads, const CsrView& W, const float* Xt, const float* b, float* Zt, long N) {
   parallel_rows(threads, W.rows, W.row_ptr, [&](long first, long last) { spmm_rows(W, Xt, b, Zt, N, first, last); });

@@ -54,7 +54,7 @@ def test_bench_needs_a_benchmark_name(capsys):
 # --- bench scale ----------------------------------------------------------------------------------
 
 SCALE_KEYS = {"backend", "width", "density", "threads", "ms_per_step", "seconds_per_epoch", "gflops", "peak_rss_mb",
-              "skipped", "breakdown"}
+              "skipped", "breakdown", "load_bound"}
 
 
 def test_bench_scale_at_tiny_widths(tmp_path, capsys):
@@ -77,10 +77,14 @@ def test_bench_scale_at_tiny_widths(tmp_path, capsys):
         assert all(k["ms"] > 0 for k in r["breakdown"][:-1])
         assert sum(k["ms"] for k in r["breakdown"]) == pytest.approx(r["ms_per_step"])
         assert all(k["share"] == pytest.approx(k["ms"] / r["ms_per_step"]) for k in r["breakdown"])
+        bound = r["load_bound"]
+        assert 0 < bound["shared_ms"] < bound["ms"]
+        assert bound["gflops"] == pytest.approx(6 * network(r["width"], 0.01)[2] * 20 / bound["ms"] / 1e6)
+        assert bound["shared_gflops"] == pytest.approx(bound["gflops"] * bound["ms"] / bound["shared_ms"])
     assert plot.stat().st_size > 0
     out = capsys.readouterr().out
     assert "MLP 3072-H-H-H-10, overall density 0.01" in out and "C++ 1 → 2 threads" in out
-    assert "where the time of a C++ step goes" in out
+    assert "where the time of a C++ step goes" in out and "the least time of a C++ step's loads" in out
 
 
 def test_bench_scale_skips_backends_whose_memory_does_not_fit_before_starting_them(tmp_path, monkeypatch):
@@ -95,7 +99,7 @@ def test_bench_scale_skips_backends_whose_memory_does_not_fit_before_starting_th
                                                                 ("torch-masked", 2)]
     for r in results:
         assert r["skipped"].startswith("needs about ") and r["skipped"].endswith("1.0 GiB available"), r
-        assert r["ms_per_step"] is r["gflops"] is r["peak_rss_mb"] is r["seconds_per_epoch"] is r["breakdown"] is None
+        assert r["ms_per_step"] is r["gflops"] is r["peak_rss_mb"] is r["seconds_per_epoch"] is r["breakdown"] is r["load_bound"] is None
     masked = float(results[-1]["skipped"].split()[2])
     assert masked > 100                                       # GiB: dense weights of 3×65536
 

@@ -38,6 +38,18 @@ def test_kernels_agree_with_the_reference(K, D, N, log_density, threads, seed):
     assert_close(kernels.sddmm(W, DY, X, threads), (DY64.T @ X64)[W.row_indices(), W.indices], N)
 
 
+@settings(max_examples=30, deadline=None)
+@given(nnz=st.integers(0, 300), D=st.integers(1, 50), N=st.integers(1, 140), threads=st.integers(1, 3),
+       seed=st.integers(0, 2**32 - 1))
+def test_sum_of_rows_adds_the_rows_that_the_nonzeros_meet(nnz, D, N, threads, seed):
+    rng = np.random.default_rng(seed)
+    index = rng.integers(0, D, nnz).astype(np.int32)
+    Bt = rng.standard_normal((D, N), dtype=np.float32)
+    out = np.full(N, np.nan, np.float32)                      # every entry is written, none left over
+    kernels.load().sum_of_rows(threads, kernels.buffer(index), nnz, Bt, N, out)
+    assert_close(out, Bt[index].astype(np.float64).sum(axis=0), nnz)
+
+
 def test_a_layer_of_the_benchmark_size():
     W, X, DY, b = random_problem(1024, 3072, 100, 0.0078, 8)
     X64, DY64, W64 = X.astype(np.float64), DY.astype(np.float64), W.to_scipy().astype(np.float64)

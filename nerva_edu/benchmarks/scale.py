@@ -19,7 +19,11 @@ does not fit beside the workers already running (checked before it starts: dense
 For every C++ row, ``breakdown``: where the time of the step goes, each kernel the step calls
 (forward SpMM and SDDMM of every layer, transposed SpMM of every layer but the first) timed alone
 on the same layer and batch and thread count, in ms and as a share of the step, and the rest of
-the step ("other": activations, loss, the fused optimizer updates, synchronization).
+the step ("other": activations, loss, the fused optimizer updates, synchronization). And
+``load_bound``: the least time of the step's loads, every row of Np floats that its products load
+(one per nonzero and product) summed alone by ``sum_of_rows`` on the same rows and threads, with
+the GFLOP/s that this time allows; ``shared_ms`` and ``shared_gflops`` for a backward pass that
+would load each row of DZᵀ once for both of its products (:func:`load_bound`).
 """
 
 import math
@@ -155,18 +159,20 @@ def measure(H, backends, args, slow):
         peaks = {backend: sparse._ask(process, "peak") for backend, process in processes.items()}
         breakdowns = {(b, t): sparse._ask(processes[b], f"breakdown {args.round_seconds} {t}")   # after the peak:
                       for b, t in configs if b == "cpp"}                                       # its own buffers
+        ceilings = {(b, t): sparse._ask(processes[b], f"ceiling {args.round_seconds} {t}") for b, t in configs if b == "cpp"}
     steps = math.ceil(EPOCH_EXAMPLES / args.batch_size)
     results = []
     for backend, threads in configurations(backends, args.threads):
         row = {"backend": backend, "width": H, "density": args.density, "threads": threads, "nnz": nnz,
                "ms_per_step": None, "seconds_per_epoch": None, "gflops": None, "peak_rss_mb": None,
-               "skipped": skipped.get(backend), "breakdown": None}
+               "skipped": skipped.get(backend), "breakdown": None, "load_bound": None}
         if backend in processes:
             seconds = statistics.median(rounds[backend, threads])
             row.update(ms_per_step=seconds * 1e3, seconds_per_epoch=seconds * steps,
                        gflops=6 * nnz * args.batch_size / seconds / 1e9, peak_rss_mb=peaks[backend])
             if (backend, threads) in breakdowns:
                 row["breakdown"] = breakdown(breakdowns[backend, threads], seconds * 1e3)
+                row["load_bound"] = load_bound(ceilings[backend, threads], nnz, args.batch_size)
             if threads == args.threads:
                 slow[backend] = (positions if backend == "torch-masked" else nnz, seconds)
         results.append(row)
@@ -180,6 +186,34 @@ def breakdown(kernels, ms_per_step):
     rows = [dict(k, share=k["ms"] / ms_per_step) for k in kernels]
     other = ms_per_step - sum(k["ms"] for k in kernels)
     return rows + [{"layer": None, "kernel": "other", "ms": other, "share": other / ms_per_step}]
+
+
+def load_bound(ceiling, nnz, N):
+    """The least time of a C++ step's loads, from the sums of rows of :func:`sparse._load_ceiling`:
+    every layer's forward SpMM and SDDMM load the rows its SpMM does, the transposed SpMM of every
+    layer but the first its own ("ms"); "shared_ms" for a backward pass that would compute the
+    transposed SpMM and the SDDMM of a layer in one sweep over its columns, loading each row of DZᵀ
+    once for both (the SDDMM's row of Xᵀ stays in cache for a whole column); and the GFLOP/s of the
+    6·nnz·N useful flops that each allows."""
+    ms = {(k["layer"], k["kernel"]): k["ms"] for k in ceiling}
+    forward = sum(v for (_, name), v in ms.items() if name == "SpMM")
+    transposed = sum(v for (_, name), v in ms.items() if name == "transposed SpMM")
+    separate, shared = 2 * forward + transposed, forward + ms.get((1, "SpMM"), 0.0) + transposed
+    flops = 6 * nnz * N
+    return {"ms": separate, "gflops": flops / separate / 1e6, "shared_ms": shared, "shared_gflops": flops / shared / 1e6}
+
+
+def format_load_bounds(results):
+    """One line per C++ row: the step against the least time of its loads (:func:`load_bound`)."""
+    lines = [f"{'width':>6} {'threads':>7} {'ms/step':>9} {'GFLOP/s':>8}  {'loads: least ms (GFLOP/s)':>26}  "
+             f"{'shared backward loads':>22}"]
+    for r in results:
+        if r.get("load_bound"):
+            bound = r["load_bound"]
+            lines.append(f"{r['width']:>6} {r['threads']:>7} {r['ms_per_step']:>9.2f} {r['gflops']:>8.1f}  "
+                         f"{bound['ms']:>15.2f} ({bound['gflops']:>6.1f})  "
+                         f"{bound['shared_ms']:>11.2f} ({bound['shared_gflops']:>6.1f})")
+    return "\n".join(lines)
 
 
 def format_breakdown(results):
@@ -258,9 +292,13 @@ def run(args):
         print("\nwhere the time of a C++ step goes (each kernel of every layer called alone on the same batch; "
               "other: the step less the kernels)")
         print(format_breakdown(results))
+        print("\nthe least time of a C++ step's loads: each product loads a row of Np floats per nonzero, here "
+              "summed alone (sum_of_rows) on the same rows and threads; shared: a backward pass loading each row of "
+              "DZ once for its transposed SpMM and SDDMM")
+        print(format_load_bounds(results))
     if args.plot:
         plot(results, args.plot, args)
         print(f"plot saved to {args.plot}")
     keys = ("backend", "width", "density", "threads", "ms_per_step", "seconds_per_epoch", "gflops", "peak_rss_mb",
-            "skipped", "breakdown")
+            "skipped", "breakdown", "load_bound")
     return [{key: r[key] for key in keys} for r in results]

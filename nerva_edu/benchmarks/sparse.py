@@ -149,6 +149,29 @@ def _step_breakdown(model, N, threads, seconds):
     return [{"layer": l, "kernel": name, "ms": statistics.median(ts) * 1e3} for (l, name), ts in times.items()]
 
 
+def _load_ceiling(model, N, threads, seconds):
+    """The least time of the loads a C++ step makes: for every layer, the rows of its input Xᵀ that
+    its forward SpMM meets (its SDDMM meets the same rows) and, for every layer but the first, the
+    rows of DZᵀ that its transposed SpMM meets, each summed by the kernel ``sum_of_rows`` on
+    ``threads`` threads in the padded, aligned layout of the step; a list of {"layer", "kernel", "ms"}
+    (median ms), "kernel" naming the product whose loads were summed."""
+    from nerva_edu.sparse import kernels
+    cpp, rng, calls = kernels.load(), np.random.default_rng(3), {}
+    Np = -(-N // 16) * 16
+    out = np.zeros(Np, np.float32)
+    for l, layer in enumerate(model.layers, 1):
+        W = layer.W
+        Xt, DZt = kernels.aligned_zeros(W.shape[1], Np), kernels.aligned_zeros(W.shape[0], Np)
+        Xt[:, :N], DZt[:, :N] = rng.standard_normal((W.shape[1], N)), rng.standard_normal((W.shape[0], N))
+        row_index = W.transposed_pattern()[1]
+        calls[l, "SpMM"] = lambda W=W, Xt=Xt: cpp.sum_of_rows(threads, kernels.buffer(W.indices), W.nnz, Xt, Np, out)
+        if l > 1:
+            calls[l, "transposed SpMM"] = lambda W=W, DZt=DZt, row_index=row_index: cpp.sum_of_rows(
+                threads, kernels.buffer(row_index), W.nnz, DZt, Np, out)
+    times = _time_in_turn(calls, seconds, minimum=5)
+    return [{"layer": l, "kernel": name, "ms": statistics.median(ts) * 1e3} for (l, name), ts in times.items()]
+
+
 def _torch_step(model, X, labels, threads, masked, eta=0.01, mu=0.9):
     import torch
     torch.set_num_threads(threads)
@@ -244,7 +267,8 @@ def worker(backend, density, N, threads, sizes, max_step_seconds=math.inf):
     "slow SECONDS" and end, if the first step took longer than ``max_step_seconds``), then answer
     each line "round SECONDS [THREADS]" with the mean seconds per step of one round (on THREADS
     threads, default ``threads``), "kernels SECONDS" with the C++ kernel rates, "breakdown SECONDS
-    THREADS" with the C++ kernels of a step (:func:`_step_breakdown`) and "peak" with the
+    THREADS" with the C++ kernels of a step (:func:`_step_breakdown`), "ceiling SECONDS THREADS"
+    with the least time of its loads (:func:`_load_ceiling`) and "peak" with the
     peak resident memory in MiB (JSON), until the input ends."""
     _end_with_the_driver()
     import torch                                             # every worker, cpp included, imports torch
@@ -279,6 +303,8 @@ def worker(backend, density, N, threads, sizes, max_step_seconds=math.inf):
             answer = _kernel_rates(model, N, threads, float(arguments[0]))
         elif command == "breakdown":
             answer = _step_breakdown(model, N, int(arguments[1]), float(arguments[0]))
+        elif command == "ceiling":
+            answer = _load_ceiling(model, N, int(arguments[1]), float(arguments[0]))
         else:
             answer = _peak_resident_mib()
         print(json.dumps(answer), flush=True)
