@@ -19,6 +19,13 @@ def _code(text, language):
     display(Code(text, language=language))
 
 
+def difference(d, resolution=1e-14):
+    """A maximum absolute difference d as the chapters print it after its name: "= 3.2e-05", or
+    "< 1e-14" where it is the round-off of float64, whose last digits vary with the machine's vector
+    units and libraries (a printed 1.1e-16 on one machine is 0.0e+00 on another)."""
+    return f"< {resolution:.0e}" if d < resolution else f"= {d:.1e}"
+
+
 def show(*objects):
     """Display the source code of library functions or classes, highlighted."""
     _code("\n\n".join(inspect.getsource(obj).rstrip() for obj in objects), "python")

@@ -111,3 +111,9 @@ def test_show_method_follows_the_method_resolution_order(monkeypatch):
 def test_show_method_names_a_missing_method():
     with pytest.raises(ValueError, match="Linear has no method 'backward'"):
         book.show_method(Linear, "backward")
+
+
+def test_difference_prints_round_off_as_a_bound_and_larger_differences_as_values():
+    assert book.difference(0.0) == book.difference(1.1e-16) == "< 1e-14"
+    assert book.difference(3.2e-5) == "= 3.2e-05"
+    assert book.difference(1e-14) == "= 1.0e-14"
