@@ -227,8 +227,8 @@ def _equal(actual, expected):
 
 
 def _torch(verdict, fn, arguments, reference, names):
-    """Run fn on float64 torch tensors: a wrong value is a problem, a function that does
-    not accept tensors only a note."""
+    """Run fn on float64 torch tensors: a wrong value is a problem; a function that does
+    not accept tensors, or turns them into NumPy arrays, only a note."""
     tensors = [as_torch(a) if isinstance(a, np.ndarray) else a for a in arguments]
     try:
         with warnings.catch_warnings():  # NumPy functions on tensors warn; the result decides
@@ -242,7 +242,11 @@ def _torch(verdict, fn, arguments, reference, names):
         problem = _compare(got, _as_array(want), name, "torch " + _describe(arguments))
         if problem:
             verdict.problems.append(problem)
-    if verdict.passed:
+    converted = [name for name, got in zip(names, actual) if isinstance(got, np.ndarray)]
+    if converted:
+        verdict.notes.append(f"on torch tensors it returns {', '.join(converted)} as a NumPy array, not a tensor "
+                             "(write it with nerva_edu.matrix so that the result is of the kind that came in)")
+    elif verdict.passed:
         verdict.correct_on.append("torch float64")
 
 

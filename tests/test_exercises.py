@@ -116,6 +116,20 @@ def test_wrong_on_torch_only_is_caught():
     _failing(exercises.check_rows_sum, numpy_right_torch_wrong, "torch", "2 times")
 
 
+def test_a_result_turned_into_numpy_on_torch_gets_a_note():
+    def preallocated_feedforward(X, W, b):           # writes into a NumPy array, whatever came in
+        Y = np.zeros((X.shape[0], W.shape[0]))
+        for i in range(X.shape[0]):
+            Y[i, :] = X[i, :] @ W.T + b[0, :]
+        return Y
+    verdict = exercises.check_linear_feedforward(preallocated_feedforward)
+    assert verdict.passed, str(verdict)
+    assert "torch float64" not in verdict.correct_on
+    assert "returns Y as a NumPy array, not a tensor" in str(verdict)
+    right = exercises.check_linear_feedforward(lambda X, W, b: X @ W.T + matrix.row_repeat(b, matrix.shape(X)[0]))
+    assert "torch float64" in right.correct_on and "NumPy array" not in str(right)
+
+
 def test_wrong_on_symbols_only_is_caught():
     def numpy_and_torch_right_sympy_wrong(X):
         return matrix.rows_sum(X) if matrix.kind(X) != "sympy" else matrix.rows_sum(X) + matrix.ones(2, 1, like=X)
