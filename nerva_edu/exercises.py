@@ -903,7 +903,8 @@ def _momentum_mistakes(rule, theta, g, eta, Delta, mu):
         ("θ is updated with the old Δ: compute Δ' = μ·Δ − η·Dθ first, then θ' from Δ'", (update(Delta), right)),
         ("μ multiplies η·Dθ too (Δ' = μ·(Δ − η·Dθ)); only the old Δ is multiplied by μ", (update(both), both)),
         ("it keeps torch's velocity v' = μ·v + Dθ (θ' = θ − η·v') instead of the spec's Δ' = μ·Δ − η·Dθ; "
-         "Δ = −η·v is a different state, and the two part ways as soon as η changes", (torch_theta, velocity)),
+         "it reads the Δ it is given as v, so it goes wrong at the first step, and even with the state converted "
+         "(Δ = −η·v) the two part ways as soon as η changes", (torch_theta, velocity)),
     ]
     if rule == "Momentum":
         confused = [("this is Nesterov's update θ' = θ + μ·Δ' − η·Dθ; momentum is θ' = θ + Δ'",
