@@ -245,10 +245,12 @@ ERRATA = [
             "The right-hand side is the batch version of the stable softmax printed just above it; the label "
             "log-softmax belongs to the next line.", _softmax_label),
     Erratum("derivation.28", "eq. (28)",
-            r"\mathrm{Diag}(\tfrac1y)\big(\mathrm{Diag}(y) - y^\top y\big) \overset{(??)}{=} \mathbb{I}_D - \mathrm{Diag}(y)\,y^\top y",
-            r"\mathrm{Diag}(\tfrac1y)\big(\mathrm{Diag}(y) - y^\top y\big) \overset{(26)}{=} \mathbb{I}_D - \mathrm{Diag}(\tfrac1y)\,y^\top y",
-            "The third step keeps Diag(y) where Diag(1/y) is distributed; the reference (??) is eq. (26). "
-            "The final result (27) is right.", _derivation_28),
+            r"\tfrac{\partial}{\partial y}\log(y)\,\tfrac{\partial}{\partial x}\mathrm{softmax}(x) \overset{(??)}{=} "
+            r"\mathrm{Diag}(\tfrac1y)\big(\mathrm{Diag}(y) - y^\top y\big) = \mathbb{I}_D - \mathrm{Diag}(y)\,y^\top y",
+            r"\tfrac{\partial}{\partial y}\log(y)\,\tfrac{\partial}{\partial x}\mathrm{softmax}(x) \overset{(26)}{=} "
+            r"\mathrm{Diag}(\tfrac1y)\big(\mathrm{Diag}(y) - y^\top y\big) = \mathbb{I}_D - \mathrm{Diag}(\tfrac1y)\,y^\top y",
+            "The step after the one marked (??) keeps Diag(y) where Diag(1/y) is distributed; the reference (??) "
+            "is eq. (26), the Jacobian of softmax. The final result (27) is right.", _derivation_28),
     Erratum("logistic_cross_entropy.derivation", "§6.1",
             r"\tfrac{d}{dt}\log(\sigma(t)) = 1 - \log(\sigma(t))",
             r"\tfrac{d}{dt}\log(\sigma(t)) = 1 - \sigma(t)",
