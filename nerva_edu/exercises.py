@@ -595,7 +595,7 @@ def check_srelu_backward(fn):
     layer Y = srelu(X·Wᵀ + 1_N·b): DW, Db, DX as in the activation layer with srelu'(Z), and the
     scalars Da_l = 1_Nᵀ·(DY ⊙ A^l)·1_K, Dt_l, Da_r, Dt_r likewise with T^l, A^r, T^r.
 
-    Half of the cases have overlapping thresholds (t_l ≥ t_r), where the first piece wins.
+    Three of the five cases have overlapping thresholds (t_l ≥ t_r), where the first piece wins.
     """
     thresholds = [(0.1, -0.3, 0.2, 0.4), (0.3, 0.5, 0.6, -0.2)]     # separate, overlapping
     cases = _layer_cases(np.random.default_rng(2024), lambda rng, D, K: thresholds[(D + K) % 2])
