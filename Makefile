@@ -11,13 +11,13 @@ JOBS     ?= 2
 
 .PHONY: install system-packages book test notebooks check clean
 
-# System packages of the browser test (Debian's, installed once, as root or through sudo),
-# and MathJax for the website (the npm package pinned in package-lock.json).
-SYSTEM_PACKAGES := chromium chromium-driver
+# System packages of the browser test (Debian's, installed once, as root or through sudo), npm where
+# there is none, and MathJax for the website (the npm package pinned in package-lock.json).
+SYSTEM_PACKAGES := chromium chromium-driver $(if $(shell command -v npm),,nodejs npm)
 SUDO     := $(if $(filter 0,$(shell id -u)),,sudo)
 MATHJAX  := node_modules/mathjax/es5/tex-mml-chtml.js
 
-install: $(STAMP) $(MATHJAX) system-packages
+install: system-packages $(STAMP) $(MATHJAX)
 
 $(MATHJAX): package.json package-lock.json
 	npm ci --silent --no-audit --no-fund
