@@ -143,6 +143,41 @@ def transposed_pattern_written():
     W.transposed_pattern()[1][0] = 10 ** 6
 
 
+def _new_buffer(A, fill):
+    """NumPy's __setstate__: A gets a new, writable buffer holding ``fill`` (in place, same object)."""
+    A.__setstate__((1, A.shape, A.dtype, False, np.full(A.shape, fill, A.dtype).tobytes()))
+    assert A.flags.writeable
+
+
+@case(None, "agree")
+def pattern_given_a_new_buffer():
+    W, X, DY, b = _problem()
+    for A in (W.indptr, W.indices, *W.transposed_pattern()):
+        _new_buffer(A, 2 ** 30)                          # changes that array only, not the matrix's memory
+    return _kernels_agree(W, X, DY, b)
+
+
+@case(None, r"^trains the same: True$")
+def model_arrays_given_a_new_buffer():
+    model, twin = _model(), _model()
+    X = np.random.default_rng(1).standard_normal((9, 5)).astype(np.float32)
+    T = np.eye(4, dtype=np.float32)[np.arange(9) % 4]
+    model.step(X, T, 0.1), twin.step(X, T, 0.1)
+    _new_buffer(model.layers[0].W.indices, 2 ** 30)
+    for layer in model.layers:                           # the same numbers in a new buffer, which C++ must use
+        for name in ("b", "DW", "Db", "Delta_W", "Delta_b"):
+            _new_buffer(getattr(layer, name), 0.0)
+            getattr(layer, name)[...] = getattr(twin.layers[model.layers.index(layer)], name)
+        values = layer.W.values.copy()
+        _new_buffer(layer.W.values, 0.0)
+        layer.W.values[:] = values
+    for _ in range(3):
+        model.step(X, T, 0.1), twin.step(X, T, 0.1)
+    same = all(np.array_equal(a.W.values, b.W.values) and np.array_equal(a.b, b.b)
+               for a, b in zip(model.layers, twin.layers))
+    return f"trains the same: {same}"
+
+
 @case(None, "agree")
 def callers_arrays_changed_after_construction():
     from nerva_edu.sparse import CSRMatrix

@@ -40,6 +40,13 @@ def frozen(A):
     return np.frombuffer(np.ascontiguousarray(A).tobytes(), dtype=A.dtype).reshape(A.shape)
 
 
+def fresh(A):
+    """A new read-only array on the immutable memory of the frozen array A. The pattern is handed out
+    this way: NumPy's ``__setstate__`` can give an array another, writable buffer, and so changes only
+    the array it is called on, never the memory that C++ was given."""
+    return np.frombuffer(A.base, dtype=A.dtype).reshape(A.shape)
+
+
 # The largest shape the int32 indices can address (a row or column index, and nnz).
 INDEX_LIMIT = np.iinfo(np.int32).max
 
@@ -95,8 +102,8 @@ class CSRMatrix:
         return CSRMatrix, (self.shape, self.indptr, self.indices, self.values)
 
     shape = property(lambda self: self._shape, doc="(K, D)")
-    indptr = property(lambda self: self._indptr, doc="the row pointers, K + 1 entries (read-only)")
-    indices = property(lambda self: self._indices, doc="the column of every nonzero (read-only)")
+    indptr = property(lambda self: fresh(self._indptr), doc="the row pointers, K + 1 entries (read-only)")
+    indices = property(lambda self: fresh(self._indices), doc="the column of every nonzero (read-only)")
     values = property(lambda self: self._values, doc="the value of every nonzero (writable in place)")
 
     @property
@@ -121,7 +128,7 @@ class CSRMatrix:
             col_ptr = np.zeros(self.shape[1] + 1, dtype=np.int32)
             np.cumsum(np.bincount(self.indices, minlength=self.shape[1]), out=col_ptr[1:])
             self.__dict__["_transposed"] = tuple(map(frozen, (col_ptr, self.row_indices()[position], position)))
-        return self._transposed
+        return tuple(map(fresh, self._transposed))
 
     @classmethod
     def from_positions(cls, shape, rows, cols, values):

@@ -11,8 +11,8 @@ An empty batch (N = 0) has an empty output, and no mean loss to train on: ``step
 
 The C++ backend keeps pointers to the parameter arrays. Before every call into C++ the model
 checks that each array is still what those pointers expect (:meth:`SparseMLP._check_state`:
-the same objects, with the same dtype, shape, layout and writability; rebinding when arrays
-were replaced by valid ones), so no change made from Python can make C++ read or write out of
+the same objects, with the same dtype, shape, layout, writability and memory; rebinding when
+arrays were replaced by valid ones), so no change made from Python can make C++ read or write out of
 bounds. ``save_weights``/``load_weights`` use the model file format of ``nerva_edu.model_file``.
 """
 
@@ -58,6 +58,17 @@ def batch_bytes(N, layer_sizes):
     return 4 * (N * layer_sizes[0] + Np * (layer_sizes[0] + 2 * sum(layer_sizes[1:])))
 
 
+def _memory_of(A):
+    """What identifies the memory of A, which C++ was given a pointer to: its base where A is a view (a
+    cheap identity check), else its address. NumPy's ``__setstate__`` gives an array a new buffer in place."""
+    return (True, A.base) if A.base is not None else (False, A.ctypes.data)
+
+
+def _same_memory(A, memory):
+    is_view, identity = memory
+    return A.base is identity if is_view else A.base is None and A.ctypes.data == identity
+
+
 class _Layer:
     """The state of one sparse layer: W, b, their gradients and the optimizer's Δ."""
 
@@ -77,10 +88,10 @@ class _Layer:
                 "Delta_W": (self.Delta_W, (nnz,)), "Delta_b": (self.Delta_b, (1, K))}
 
     def reset_state(self):
-        self.DW = np.zeros(self.W.nnz, dtype=np.float32)
-        self.Db = np.zeros_like(self.b)
-        self.Delta_W = np.zeros(self.W.nnz, dtype=np.float32)
-        self.Delta_b = np.zeros_like(self.b)
+        self.DW = np.zeros(self.W.nnz, dtype=np.float32).view()       # views: see _memory_of
+        self.Db = np.zeros_like(self.b).view()
+        self.Delta_W = np.zeros(self.W.nnz, dtype=np.float32).view()
+        self.Delta_b = np.zeros_like(self.b).view()
 
     def reference(self, sampled):
         if self.act is None:
@@ -119,7 +130,7 @@ class SparseMLP:
         self.layers = []
         for D, K, d, activation in zip(layer_sizes[:-1], layer_sizes[1:], densities, activations):
             W = CSRMatrix.random((K, D), d, self.rng, init=lambda rng, count, K=K, D=D: self._initial_values(K, D, count))
-            self.layers.append(_Layer(W, np.zeros((1, K), dtype=np.float32), activation))
+            self.layers.append(_Layer(W, np.zeros((1, K), dtype=np.float32).view(), activation))
         self.threads = threads
         self.backend = backend
 
@@ -163,14 +174,15 @@ class SparseMLP:
         # the objects bound (kept alive while bound, so that their ids stay theirs), and their ids
         self._bound_objects, self._bound = [_STATE(layer) for layer in self.layers], self._arrays()
         self._batch_size = None
-        self._shapes = [(A, shape) for layer in self.layers
+        self._shapes = [(A, shape, _memory_of(A)) for layer in self.layers
                         for A, shape in [(layer.W.values, (layer.W.nnz,)), *layer.state().values()]]
 
     def _check_state(self, op):
         """Every array C++ will use, as it expects it: the bound objects, unchanged (a fast check of
         a few attributes each); otherwise validated in full, and the backend rebuilt on them."""
         if self._arrays() == self._bound and all(A.dtype == np.float32 and A.shape == shape and A.flags.c_contiguous
-                                                 and A.flags.writeable for A, shape in self._shapes):
+                                                 and A.flags.writeable and _same_memory(A, memory)
+                                                 for A, shape, memory in self._shapes):
             return
         op = f"SparseMLP.{op}"
         if not self.layers:
@@ -189,6 +201,7 @@ class SparseMLP:
     def _arrays(self):
         """The identities of W and the state arrays of every layer (the objects the backend was built on)."""
         return [tuple(map(id, _STATE(layer))) for layer in self.layers]
+
 
     def _check_batch(self, op, X, T=None):
         self._check_state(op)
@@ -288,7 +301,7 @@ class SparseMLP:
                 raise ModelFileError(f"{path}: layer {l}: {error}") from None
             loaded.append((W, b))
         for layer, (W, b) in zip(self.layers, loaded):           # every layer is good: now assign them all
-            layer.W, layer.b = W, b
+            layer.W, layer.b = W, b.view()
             layer.reset_state()
         self._bind()
 
@@ -304,7 +317,8 @@ class SparseMLP:
             layer.W, (layer.Delta_W,) = prune_and_regrow(layer.W, zeta, self.rng,
                                                          lambda rng, count: self._initial_values(K, D, count),
                                                          (layer.Delta_W,))
-            layer.DW = np.zeros(layer.W.nnz, dtype=np.float32)
+            layer.Delta_W = layer.Delta_W.view()
+            layer.DW = np.zeros(layer.W.nnz, dtype=np.float32).view()
         self._bind()
 
 
