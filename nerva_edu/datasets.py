@@ -402,6 +402,20 @@ def load_synthetic(spec="", normalize="unit", dtype=np.float64):
 LOADERS = {"mnist": load_mnist, "cifar10": load_cifar10}
 
 
+def dataset_files(text):
+    """The files that :func:`load_dataset` may read for ``text`` (those that exist or not): the path
+    itself, and for a directory every file a loader looks for in it. An output must not be one of them."""
+    name, _, path = text.partition(":")
+    if name not in LOADERS or not path:
+        return []
+    path = Path(os.path.expanduser(path))
+    if name == "mnist":
+        names = [stem + suffix for stem in MNIST_FILES.values() for suffix in ("", ".gz")]
+        return [path, *(path / n for n in names)]
+    names = [*CIFAR_TRAIN, CIFAR_TEST]
+    return [path, *(folder / n for folder in (path, path / CIFAR_FOLDER) for n in names)]
+
+
 def load_dataset(text, normalize="unit", dtype=np.float64):
     """A data set named as on the command line: ``digits``, ``mnist:PATH``, ``cifar10:PATH`` or
     ``synthetic[:FIELDS]`` (:func:`load_synthetic`)

@@ -584,6 +584,20 @@ def test_empty_file_names_and_outputs_onto_inputs(tmp_path, arguments, message):
     assert data.read_bytes() == b"the data set"
 
 
+@pytest.mark.parametrize("dataset, output", [
+    ("mnist", "train-labels-idx1-ubyte"), ("mnist", "t10k-images-idx3-ubyte.gz"),
+    ("cifar10", "data_batch_3"), ("cifar10", "cifar-10-batches-py/test_batch"),
+])
+def test_an_output_may_not_overwrite_a_file_of_the_data_set(tmp_path, dataset, output):
+    (tmp_path / "cifar-10-batches-py").mkdir()
+    target = tmp_path / output
+    target.write_bytes(b"the data set")
+    for option in ("--save", "--json"):
+        status, error = cli("train", "--dataset", f"{dataset}:{tmp_path}", option, str(target))
+        assert status == 2 and f"{option} and --dataset name the same file" in error and error.count("\n") == 1
+        assert target.read_bytes() == b"the data set"
+
+
 def test_a_diverging_run_ends_with_an_error_and_keeps_its_epochs(tmp_path):
     log = tmp_path / "epochs.json"
     status, error = cli("train", "--epochs", "5", "--learning-rate", "1e6", "--json", str(log))

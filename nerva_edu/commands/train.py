@@ -18,7 +18,7 @@ import os
 import numpy as np
 
 from nerva_edu.commands import number, option_type, positive_integer, seed
-from nerva_edu.datasets import NORMALIZATIONS, load_dataset
+from nerva_edu.datasets import NORMALIZATIONS, dataset_files, load_dataset
 from nerva_edu.files import check_output_file, write_text
 from nerva_edu.losses import LOSSES
 from nerva_edu.schedulers import FORMS, parse_scheduler
@@ -138,11 +138,9 @@ def _check_files(args):
         if not path or path.endswith(("/", os.sep)):
             _fail(f"{option} {path!r}: expected a file name, not a directory")
         check_output_file(path, f"{option} file")
-    name, _, data_path = args.dataset.partition(":")
-    data_path = None if name == "synthetic" else data_path
-    files = {"--load": args.load, "--dataset": os.path.expanduser(data_path) if data_path else None, **outputs}
+    files = [("--load", args.load), *outputs.items(), *(("--dataset", str(file)) for file in dataset_files(args.dataset))]
     for output, path in outputs.items():
-        for option, other in files.items():
+        for option, other in files:
             if (other is not None and option != output and {option, output} != {"--load", "--save"}
                     and os.path.realpath(path) == os.path.realpath(other)):
                 _fail(f"{output} and {option} name the same file {path!r}")
