@@ -209,6 +209,10 @@ def fraction_correct(op, Y, labels):
         raise ValueError(f"{op}: labels of shape {labels.shape} for {len(Y)} examples")
     if len(Y) == 0:
         raise ValueError(f"{op}: no examples (the accuracy of an empty set is undefined)")
+    K = np.shape(Y)[1]
+    if labels.dtype.kind not in "iu" or labels.min() < 0 or labels.max() >= K:
+        raise ValueError(f"{op}: labels must be whole numbers 0..{K - 1}, got {labels.dtype.name} values "
+                         f"from {labels.min()} to {labels.max()}")
     return float(np.mean(Y.argmax(axis=1) == labels))
 
 

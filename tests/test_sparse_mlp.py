@@ -134,3 +134,18 @@ def test_kernel_rates_time_the_kernels_on_padded_aligned_buffers():
     assert all(k[name]["ms"] > 0 and k[name]["gflops"] > 0 for name in ("SpMM", "transposed SpMM", "SDDMM"))
     assert k["SDDMM/SpMM"] > 0
     assert "SDDMM/SpMM (target ≤ 1.5)" in format_kernels([{"kernels": k}])
+
+
+def test_accuracy_runs_batch_by_batch_and_checks_its_labels(monkeypatch):
+    model = SparseMLP([5, 6, 3], density=0.5, backend="cpp", threads=1)
+    X = np.random.default_rng(0).standard_normal((2500, 5)).astype(np.float32)
+    labels = np.arange(2500) % 3
+    whole = float(np.mean(model.feedforward(X).argmax(axis=1) == labels))
+    sizes, feedforward = [], model.feedforward
+    monkeypatch.setattr(model, "feedforward", lambda X: sizes.append(len(X)) or feedforward(X))
+    assert model.accuracy(X, labels) == whole and sizes == [1000, 1000, 500]
+    for bad in ([0.5, 1.0], [7, -1]):
+        with pytest.raises(ValueError, match=r"labels must be whole numbers 0\.\.2"):
+            model.accuracy(X[:2], bad)
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+        model.accuracy(X, labels, batch_size=0)

@@ -258,9 +258,14 @@ class SparseMLP:
                 self.rule.step(theta, Dtheta, eta, None if isinstance(self.rule, GradientDescent) else Delta)
         return float(softmax_cross_entropy_batch(Y, T) / N)
 
-    def accuracy(self, X, labels):
-        """The fraction of rows whose largest output is at the label (ValueError for no rows)."""
-        return fraction_correct("SparseMLP.accuracy", self.feedforward(X), labels)
+    def accuracy(self, X, labels, batch_size=1000):
+        """The fraction of rows whose largest output is at the label (ValueError for no rows),
+        computed batch by batch, as ``MLP.predict`` does: a whole training set needs the memory of
+        one batch, not that of a batch of every example."""
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError(f"SparseMLP.accuracy: batch_size must be a positive integer, got {batch_size!r}")
+        Y = np.concatenate([self.feedforward(X[i:i + batch_size]) for i in range(0, max(len(X), 1), batch_size)])
+        return fraction_correct("SparseMLP.accuracy", Y, labels)
 
     # --- saving and loading (the format of nerva_edu.model_file) --------------------------
 
