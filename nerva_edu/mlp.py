@@ -26,6 +26,8 @@ optimization steps (i = 0, 1, 2, ... over all batches of all epochs, as the spec
 ``schedule_unit="epoch"`` or ``"step"``.
 """
 
+import math
+import numbers
 import time
 from dataclasses import dataclass
 
@@ -385,6 +387,18 @@ def check_schedule_unit(unit):
         raise ValueError(f"schedule unit: expected one of {', '.join(SCHEDULE_UNITS)}, got {unit!r}")
 
 
+def check_schedule(rate, epochs, steps, schedule_unit):
+    """ValueError before training unless the learning rate ``rate(epoch, i)`` is a finite number > 0
+    at the first and at the last step of the run: every schedule of §9 is monotone, so a rate that
+    decays to 0 (or overflows) would otherwise end the run late, after hours of work."""
+    for epoch, i, where in ((1, 0, "first"), (epochs, max(steps - 1, 0), "last"))[:2 if epochs >= 1 else 0]:
+        eta = rate(epoch, i)
+        if isinstance(eta, bool) or not isinstance(eta, numbers.Real) or not (math.isfinite(eta) and eta > 0):
+            at = f"epoch {epoch}" if schedule_unit == "epoch" else f"step {i} (epoch {epoch})"
+            raise ValueError(f"the learning rate schedule gives {eta!r} at the {where} {schedule_unit} of the run, "
+                             f"{at}; it must stay a finite number > 0: train fewer epochs or decay more slowly")
+
+
 def training_loop(step, accuracy, data, scheduler, epochs, batch_size, rng, progress=None, on_epoch=None,
                   before_epoch=None, schedule_unit="epoch"):
     """The loop shared by every model: ``step(X, T, eta)`` trains on one batch and returns its
@@ -398,6 +412,7 @@ def training_loop(step, accuracy, data, scheduler, epochs, batch_size, rng, prog
     rate = (lambda epoch, i: scheduler(epoch - 1)) if schedule_unit == "epoch" else (lambda epoch, i: scheduler(i))
     history, steps_done = [], 0
     steps = epochs * (len(data.Xtrain) // batch_size)
+    check_schedule(rate, epochs, steps, schedule_unit)
     with tqdm(total=steps, disable=None if progress is None else not progress, unit="batch",
               leave=False) as bar:
         for epoch in range(1, epochs + 1):

@@ -137,3 +137,16 @@ def test_a_wide_sparse_network_learns_synthetic_data_of_the_cifar_shape(tmp_path
     assert "synthetic:examples=1000,features=3072,classes=10,seed=3" in capsys.readouterr().out
     epochs = json.loads(path.read_text())
     assert epochs[-1]["test_accuracy"] > 0.5        # chance: 0.1
+
+
+@pytest.mark.parametrize("schedule, unit, where", [
+    ("Exponential(0.1,50)", "epoch", "the last epoch of the run, epoch 17"),
+    ("StepBased(0.1,1e-200,1)", "step", "the last step of the run, step 747 (epoch 17)"),
+])
+def test_a_schedule_that_decays_to_zero_is_refused_before_training(tmp_path, capsys, schedule, unit, where):
+    model = tmp_path / "model.npz"
+    status = main(["train", "--epochs", "17", "--learning-rate", schedule, "--schedule-unit", unit,
+                   "--save", str(model)])
+    captured = capsys.readouterr()
+    assert status == 2 and f"the learning rate schedule gives 0.0 at {where}" in captured.err, captured.err
+    assert captured.err.count("\n") == 1 and "epoch   1" not in captured.out and not model.exists()
