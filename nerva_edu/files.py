@@ -9,7 +9,8 @@ work that produces them, and written atomically.
   command line calls it for every output option.
 - :func:`write_atomically` writes a file through a temporary file in the same directory and
   renames it into place, so that a failure (a full disk, an interruption) leaves the previous
-  file intact instead of half a file (:func:`write_text` for text such as JSON).
+  file intact instead of half a file (:func:`write_text` for text such as JSON, :func:`save_figure`
+  for a plot, whose name :func:`check_plot_file` checks first, suffix included).
 
 Errors are ``OSError`` with a one-line message naming the path.
 """
@@ -94,6 +95,26 @@ def write_atomically(path, write, what="output file"):
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def check_plot_file(path, what="--plot file"):
+    """``path`` as a Path, if a figure can be written there in a format matplotlib knows from its
+    suffix (.png, .pdf, .svg, ...); OSError or ValueError otherwise, before the work that draws it."""
+    from matplotlib.figure import Figure
+    if str(path).endswith(("/", os.sep)):
+        raise IsADirectoryError(f"{str(path)!r}: the {what} must be a file name, not a directory")
+    formats = Figure().canvas.get_supported_filetypes()
+    suffix = Path(path).suffix.lstrip(".").lower()
+    if suffix not in formats:
+        raise ValueError(f"{path}: the {what} needs a suffix that names an image format: "
+                         f"{', '.join('.' + name for name in sorted(formats))}")
+    return check_output_file(path, what)
+
+
+def save_figure(figure, path, what="--plot file"):
+    """Write a matplotlib ``figure`` to ``path`` atomically, in the format its suffix names."""
+    suffix = Path(path).suffix.lstrip(".").lower()
+    write_atomically(path, lambda file: figure.savefig(file, format=suffix, dpi=120), what)
 
 
 def write_text(path, text, what="output file"):

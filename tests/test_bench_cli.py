@@ -128,6 +128,9 @@ def test_bench_scale_skips_a_backend_whose_step_is_too_slow():
     ("--rounds 0", "argument --rounds: '0' is not a positive integer"),
     ("--plot /nonexistent-directory/p.png", "cannot write the --plot file"),
     ("--json {tmp}/p.png --plot {tmp}/p.png", "--json and --plot name the same file"),
+    ("--plot {tmp}/p.txt", "the --plot file needs a suffix that names an image format: .*\\.png"),
+    ("--plot {tmp}/p", "the --plot file needs a suffix"),
+    ("--plot {tmp}/", "the --plot file must be a file name, not a directory"),
 ])
 def test_bench_scale_rejects_bad_options_in_one_line(tmp_path, capsys, arguments, message):
     import re
@@ -150,3 +153,23 @@ def test_bench_scale_runs_on_all_cpus_of_the_process_by_default():
     args = parser.parse_args(["--plot", ""])
     assert scale.check_arguments(args) == (list(scale.WIDTHS), list(scale.BACKENDS))
     assert args.threads == default_threads()
+
+
+@pytest.mark.parametrize("benchmark", ["dense", "sparse"])
+def test_a_plot_name_without_an_image_suffix_is_refused_before_the_timing(tmp_path, capsys, benchmark):
+    status = main(["bench", benchmark, "--plot", str(tmp_path / "keep.txt"), "--json", str(tmp_path / "b.json")])
+    captured = capsys.readouterr()
+    assert status == 2 and "the --plot file needs a suffix" in captured.err and captured.out == "", captured
+
+
+def test_save_figure_writes_the_format_of_the_suffix_atomically(tmp_path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from nerva_edu.files import save_figure
+    figure, _ = plt.subplots()
+    for name, magic in (("f.png", b"\x89PNG"), ("f.pdf", b"%PDF"), ("f.svg", b"<?xml")):
+        save_figure(figure, tmp_path / name)
+        assert (tmp_path / name).read_bytes().startswith(magic)
+    plt.close(figure)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.pdf", "f.png", "f.svg"]      # no temporary files

@@ -224,7 +224,7 @@ def cross_check(states):
 
 def run(args):
     from nerva_edu.commands.bench import time_rounds
-    from nerva_edu.files import check_output_file
+    from nerva_edu.files import check_plot_file
     from nerva_edu.memory import check_memory
     from nerva_edu.mlp import build_mlp
     from nerva_edu.parsing import parse_sizes
@@ -234,7 +234,7 @@ def run(args):
     if len(sizes) < 2:
         raise ValueError(f"--sizes: {args.sizes!r} needs at least an input and an output size")
     if args.plot:
-        check_output_file(args.plot, "--plot file")
+        check_plot_file(args.plot)
     check_memory(f"--sizes {args.sizes} with --batch-size {args.batch_size}",      # 5 networks ×3, a batch ×4
                  (sum(K * D + K for D, K in zip(sizes[:-1], sizes[1:])) * 15 + args.batch_size * sum(sizes) * 4) * 4)
     rng = np.random.default_rng(0)
@@ -290,6 +290,8 @@ def plot(results, path):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    from nerva_edu.files import save_figure
     timed = [r for r in results if r["ms_per_step"] is not None]
     figure, axes = plt.subplots(figsize=(8, 4))
     axes.barh([r["implementation"] for r in timed], [r["ms_per_step"] for r in timed])
@@ -298,5 +300,5 @@ def plot(results, path):
     axes.set_title(f"dense step, MLP {'-'.join(map(str, timed[0]['sizes']))}, batch {timed[0]['batch_size']}")
     axes.legend()
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
+    save_figure(figure, path)
     plt.close(figure)

@@ -88,7 +88,7 @@ def estimated_bytes(backend, H, density, N):
 
 def check_arguments(args):
     """The widths, density, backends and thread count, checked (with the plot's path) before any worker starts."""
-    from nerva_edu.files import check_output_file
+    from nerva_edu.files import check_plot_file
     from nerva_edu.sparse.csr import INDEX_LIMIT
     from nerva_edu.sparse.kernels import check_threads, default_threads
     if args.threads is None:
@@ -101,7 +101,7 @@ def check_arguments(args):
     backends = sparse._parse_list(args.backends, str, "--backends", BACKENDS)
     check_threads("--threads", args.threads)
     if args.plot:
-        check_output_file(args.plot, "--plot file")
+        check_plot_file(args.plot)
     return sorted(set(widths)), list(dict.fromkeys(backends))
 
 
@@ -257,6 +257,8 @@ def plot(results, path, args):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    from nerva_edu.files import save_figure
     figure, axes = plt.subplots(figsize=(6, 4))
     for backend, threads in dict.fromkeys((r["backend"], r["threads"]) for r in results):
         points = sorted((r["width"], r["ms_per_step"]) for r in results
@@ -269,7 +271,7 @@ def plot(results, path, args):
     axes.set_title(f"density {args.density:g}, batch {args.batch_size}")
     axes.legend()
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
+    save_figure(figure, path)
     plt.close(figure)
 
 

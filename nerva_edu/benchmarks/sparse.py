@@ -426,6 +426,8 @@ def plot(results, backends, path, N, threads):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    from nerva_edu.files import save_figure
     figure, axes = plt.subplots(figsize=(6, 4))
     for backend in backends:
         points = sorted((r["density"], r["ms_per_step"]) for r in results if r["backend"] == backend)
@@ -435,13 +437,13 @@ def plot(results, backends, path, N, threads):
     axes.set_title(f"batch {N}, {threads} threads")
     axes.legend()
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
+    save_figure(figure, path)
     plt.close(figure)
 
 
 def check_arguments(args):
     """The backends, densities and layer sizes, checked (with the plot's path) before any worker starts."""
-    from nerva_edu.files import check_output_file
+    from nerva_edu.files import check_plot_file
     from nerva_edu.memory import check_memory
     from nerva_edu.parsing import parse_sizes
     from nerva_edu.sparse.kernels import check_threads
@@ -458,7 +460,7 @@ def check_arguments(args):
     check_memory(f"--layer-sizes {args.layer_sizes} with --batch-size {args.batch_size} (dense)",
                  (sum(K * D for D, K in zip(sizes[:-1], sizes[1:])) * 3 + args.batch_size * sum(sizes) * 4) * 4)
     if args.plot:
-        check_output_file(args.plot, "--plot file")
+        check_plot_file(args.plot)
     return backends, densities
 
 
