@@ -149,3 +149,21 @@ def test_accuracy_runs_batch_by_batch_and_checks_its_labels(monkeypatch):
             model.accuracy(X[:2], bad)
     with pytest.raises(ValueError, match="batch_size must be a positive integer"):
         model.accuracy(X, labels, batch_size=0)
+
+
+@pytest.mark.parametrize("rows, cols, values, message", [
+    ([0], [2 ** 32 + 3], [1.0], r"cols must be whole numbers 0\.\.4, got int64 values from 4294967299"),
+    ([0], [-2 ** 32 + 1], [1.0], "cols must be whole numbers 0..4"),
+    ([0, 0], [1.7, 2.2], [1.0, 2.0], "cols must be whole numbers 0..4, got float64"),
+    ([1], [0], [1.0], r"rows must be whole numbers 0\.\.0"),
+    ([0, 0], [1, 2], [1.0, 2.0, 3.0], "must be 1-D and of one length"),
+])
+def test_from_positions_refuses_positions_that_do_not_fit(rows, cols, values, message):
+    with pytest.raises(ValueError, match=message):
+        CSRMatrix.from_positions((1, 5), rows, cols, values)
+
+
+def test_from_dense_refuses_a_mask_of_another_shape():
+    with pytest.raises(ValueError, match=r"the mask has shape \(2, 2\), but A has shape \(3, 3\)"):
+        CSRMatrix.from_dense(np.ones((3, 3)), mask=np.ones((2, 2), dtype=bool))
+    assert CSRMatrix.from_positions((2, 3), [], [], []).nnz == 0

@@ -133,7 +133,17 @@ class CSRMatrix:
     @classmethod
     def from_positions(cls, shape, rows, cols, values):
         """The matrix with nonzeros values[m] at (rows[m], cols[m]), positions distinct."""
+        op = "CSRMatrix.from_positions"
         K, D = shape
+        rows, cols, values = (np.asarray(a) for a in (rows, cols, values))
+        if not rows.ndim == cols.ndim == values.ndim == 1 or not len(rows) == len(cols) == len(values):
+            raise ValueError(f"{op}: rows, cols and values must be 1-D and of one length, got shapes {rows.shape}, "
+                             f"{cols.shape} and {values.shape}")
+        for name, index, limit in (("rows", rows, K), ("cols", cols, D)):
+            if index.size and (index.dtype.kind not in "iu" or index.min() < 0 or index.max() >= limit):
+                raise ValueError(f"{op}: {name} must be whole numbers 0..{limit - 1}, got {index.dtype.name} values "
+                                 f"from {index.min()} to {index.max()}")
+        rows, cols = rows.astype(np.int64), cols.astype(np.int64)           # checked: the casts are exact
         order = np.lexsort((cols, rows))
         indptr = np.zeros(K + 1, dtype=np.int32)
         np.cumsum(np.bincount(rows, minlength=K), out=indptr[1:])
@@ -146,6 +156,8 @@ class CSRMatrix:
         A = np.asarray(A)
         if A.ndim != 2:
             raise ValueError(f"CSRMatrix.from_dense: expected a 2-D array, got shape {A.shape}")
+        if mask is not None and np.shape(mask) != A.shape:
+            raise ValueError(f"CSRMatrix.from_dense: the mask has shape {np.shape(mask)}, but A has shape {A.shape}")
         rows, cols = np.nonzero(A if mask is None else mask)
         return cls.from_positions(A.shape, rows, cols, A[rows, cols])
 
