@@ -173,10 +173,12 @@ class MLP:
             described.append(entry)
         return described
 
-    def save_weights(self, path):
-        """Write the model to ``path`` (exactly that path; a model file of ``nerva_edu.model_file``)."""
+    def save_weights(self, path, inputs=None):
+        """Write the model to ``path`` (exactly that path; a model file of ``nerva_edu.model_file``, with
+        the description ``inputs`` of the inputs it was trained on, if given)."""
         write_model(path, "dense", self.architecture(),
-                    {key: np.asarray(getattr(layer, name)) for key, (layer, name) in self.saved_state().items()})
+                    {key: np.asarray(getattr(layer, name)) for key, (layer, name) in self.saved_state().items()},
+                    inputs)
 
     def load_weights(self, path):
         """Read the model saved in ``path`` by :meth:`save_weights`: all or nothing, ValueError naming

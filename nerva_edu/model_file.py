@@ -6,6 +6,8 @@ A model file is an ``.npz`` archive (NumPy's zip of ``.npy`` arrays, no pickle) 
 - ``kind``: ``dense`` or ``sparse``;
 - ``architecture``: a JSON list with one object per layer (its class, activation and
   sizes, and whatever else predictions depend on, such as batch normalization's ε);
+- ``inputs`` (optional): a JSON object describing the inputs the model was trained on, such as
+  the command line's ``{"normalize": "standard"}`` (:func:`read_inputs`);
 - one array per saved quantity, named as the model names them: for a dense MLP Nerva's
   ``W1, b1, W2, ...`` and ``al1, ..., beta1, gamma1, running_mean1, running_variance1``;
   for a sparse MLP ``indptr1, indices1, values1, b1, ...``.
@@ -37,9 +39,12 @@ class ModelFileError(ValueError):
     """A model file that cannot be read, or does not fit the model."""
 
 
-def write_model(path, kind, architecture, arrays):
-    """Write ``arrays`` (a dict name -> NumPy array) with the format, kind and architecture to ``path``."""
+def write_model(path, kind, architecture, arrays, inputs=None):
+    """Write ``arrays`` (a dict name -> NumPy array) with the format, kind, architecture and (if given)
+    the description ``inputs`` of the model's inputs to ``path``."""
     entries = {"format": np.array(FORMAT), "kind": np.array(kind), "architecture": np.array(json.dumps(architecture))}
+    if inputs is not None:
+        entries["inputs"] = np.array(json.dumps(inputs))
     overlap = entries.keys() & arrays.keys()
     if overlap:
         raise ValueError(f"write_model: reserved names {sorted(overlap)}")
@@ -101,6 +106,23 @@ def read_model(path, kind, architecture, expected):
         raise ModelFileError(f"{path}: cannot read the model file ({type(error).__name__}: {error})") from None
 
 
+def read_inputs(path):
+    """The ``inputs`` entry of the model file ``path`` (a dict), or None where it has none;
+    ModelFileError for an entry that is not a JSON object."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if "inputs.npy" not in archive.namelist():
+                return None
+            inputs = json.loads(_text(path, archive, "inputs"))
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError, UnicodeError, RuntimeError,
+            RecursionError) as error:
+        raise ModelFileError(f"{path}: cannot read the model file's inputs entry ({type(error).__name__}: "
+                             f"{error})") from None
+    if not isinstance(inputs, dict):
+        raise ModelFileError(f"{path}: the inputs entry is not a JSON object")
+    return inputs
+
+
 def _read(path, archive, kind, architecture, expected):
     members = archive.namelist()
     names = [member.removesuffix(".npy") for member in members]
@@ -120,7 +142,7 @@ def _read(path, archive, kind, architecture, expected):
         shown = describe(file_architecture) if isinstance(file_architecture, list) and all(
             isinstance(layer, dict) for layer in file_architecture) else repr(file_architecture)[:200]
         raise ModelFileError(f"{path}: the file holds the network [{shown}], not this one [{describe(architecture)}]")
-    arrays = set(names) - {"format", "kind", "architecture"}
+    arrays = set(names) - {"format", "kind", "architecture", "inputs"}
     if arrays != set(expected):
         missing, extra = sorted(set(expected) - arrays), sorted(arrays - set(expected))
         raise ModelFileError(f"{path}: " + "; ".join(

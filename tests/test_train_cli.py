@@ -32,7 +32,8 @@ def test_options_save_and_load(tmp_path, capsys):
         assert data["W1"].shape == (40, 64) and data["W3"].shape == (10, 20) and "gamma1" in data.files
         assert data["W1"].dtype == np.float64
     first = json.loads(log.read_text())
-    assert main(arguments[:-6] + ["--epochs", "1", "--load", str(weights), "--json", str(log)]) == 0
+    assert main(arguments[:-6] + ["--normalize", "standard", "--epochs", "1", "--load", str(weights),
+                                  "--json", str(log)]) == 0
     resumed = json.loads(log.read_text())
     assert resumed[0]["loss"] < first[0]["loss"]          # it started from the trained weights
 
@@ -150,3 +151,17 @@ def test_a_schedule_that_decays_to_zero_is_refused_before_training(tmp_path, cap
     captured = capsys.readouterr()
     assert status == 2 and f"the learning rate schedule gives 0.0 at {where}" in captured.err, captured.err
     assert captured.err.count("\n") == 1 and "epoch   1" not in captured.out and not model.exists()
+
+
+@pytest.mark.parametrize("backend", [[], ["--backend", "cpp", "--density", "0.5"]])
+def test_a_model_remembers_the_normalization_of_its_inputs(tmp_path, capsys, backend):
+    from nerva_edu.model_file import read_inputs
+    model = tmp_path / "model.npz"
+    assert main(["train", *backend, "--normalize", "standard", "--epochs", "1", "--save", str(model)]) == 0
+    assert read_inputs(model) == {"normalize": "standard"}
+    capsys.readouterr()
+    assert main(["train", *backend, "--normalize", "unit", "--epochs", "1", "--load", str(model)]) == 2
+    error = capsys.readouterr().err
+    assert "the model was trained on inputs of --normalize standard, not unit: pass --normalize standard" in error
+    assert error.count("\n") == 1
+    assert main(["train", *backend, "--normalize", "standard", "--epochs", "1", "--load", str(model)]) == 0

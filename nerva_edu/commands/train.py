@@ -21,6 +21,7 @@ from nerva_edu.commands import number, option_type, positive_integer, seed
 from nerva_edu.datasets import NORMALIZATIONS, dataset_files, load_dataset
 from nerva_edu.files import check_output_file, write_text
 from nerva_edu.losses import LOSSES
+from nerva_edu.model_file import read_inputs
 from nerva_edu.schedulers import FORMS, parse_scheduler
 
 DTYPES = {"float32": np.float32, "float64": np.float64}
@@ -163,6 +164,7 @@ def run(args):
     mlp = build_dense(args, sizes, rng, dtype)
     if args.load is not None:
         mlp.load_weights(args.load)
+        _check_inputs(args)
     loss = parse_loss(args.loss)
     check_training(mlp, data, loss, args.batch_size)
 
@@ -191,8 +193,17 @@ def _train(args, train):
 
 def _save(args, model):
     if args.save:
-        model.save_weights(args.save)
+        model.save_weights(args.save, inputs={"normalize": args.normalize})
         print(f"saved the model to {args.save}")
+
+
+def _check_inputs(args):
+    """Fail unless the --load file was trained on inputs normalized as this run's (files without
+    that record pass): the predictions of a model depend on it."""
+    trained_on = (read_inputs(args.load) or {}).get("normalize")
+    if trained_on is not None and trained_on != args.normalize:
+        _fail(f"--load {args.load}: the model was trained on inputs of --normalize {trained_on}, "
+              f"not {args.normalize}: pass --normalize {trained_on}")
 
 
 def _describe(args, data, sizes):
@@ -241,6 +252,7 @@ def run_sparse(args, data, sizes):
                       threads=args.threads, seed=args.seed)
     if args.load is not None:
         model.load_weights(args.load)
+        _check_inputs(args)
     check_batch_size(args.batch_size, data)
     _describe(args, data, sizes)
     print("layer densities " + ", ".join(f"{layer.W.density:.4f}" for layer in model.layers) +

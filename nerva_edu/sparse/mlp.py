@@ -274,14 +274,15 @@ class SparseMLP:
         return [{"layer": "Sparse", "activation": repr(layer.act) if layer.act else "linear",
                  "inputs": layer.W.shape[1], "outputs": layer.W.shape[0]} for layer in self.layers]
 
-    def save_weights(self, path):
+    def save_weights(self, path, inputs=None):
         """Write the model to ``path`` (exactly that path): per layer l the pattern (indptr l,
-        indices l), the values (values l) and the bias (b l)."""
+        indices l), the values (values l) and the bias (b l), and the description ``inputs`` of the
+        inputs it was trained on, if given."""
         arrays = {}
         for l, layer in enumerate(self.layers, start=1):
             arrays.update({f"indptr{l}": layer.W.indptr, f"indices{l}": layer.W.indices,
                            f"values{l}": layer.W.values, f"b{l}": layer.b})
-        write_model(path, "sparse", self.architecture(), arrays)
+        write_model(path, "sparse", self.architecture(), arrays, inputs)
 
     def load_weights(self, path):
         """Read a model saved by :meth:`save_weights` into this one (same activations and sizes; the
