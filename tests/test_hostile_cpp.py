@@ -507,6 +507,13 @@ def kernel_batch_in_row_major_order():
     kernels.spmm(W, np.ascontiguousarray(X), b)
 
 
+@case("TypeError", "X must have dtype float32, got float32 in big-endian byte order")
+def kernel_batch_big_endian():
+    from nerva_edu.sparse import kernels
+    W, X, DY, b = _problem()
+    kernels.spmm(W, np.asfortranarray(X.astype(">f4")), b)
+
+
 @case("TypeError", "b must have dtype float32, got float64")
 def kernel_bias_float64():
     from nerva_edu.sparse import kernels

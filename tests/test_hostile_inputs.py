@@ -430,6 +430,7 @@ CLI_CASES = [  # (arguments, the message after "nerva-edu COMMAND: error: ")
     ("check --json /proc/nerva-edu-test.json", "cannot write the --json file: no file can be created in /proc"),
     ("train --initializers Uniform(-1e200,1e200)", r"uniform: U\(-1e\+200, 1e\+200\) exceeds the largest float32"),
     ("train --backend cpp --initializers Uniform(-1e39,1e39)", "exceeds the largest float32"),
+    ("train --backend cpp --density 1e-45", "--density 1e-45 leaves layer 1 without a single weight"),
     ("train --save {places}/missing/w.npz", "missing/w.npz: cannot write the --save file: the directory .* does "
                                             "not exist"),
     ("train --save {places}/directory", "directory: is a directory; the --save file must be a regular file"),

@@ -254,6 +254,10 @@ def run_sparse(args, data, sizes):
         model.load_weights(args.load)
         _check_inputs(args)
     check_batch_size(args.batch_size, data)
+    empty = [l for l, layer in enumerate(model.layers, start=1) if layer.W.nnz == 0]
+    if empty:
+        _fail(f"--density {args.density:g} leaves layer {empty[0]} without a single weight: the network could "
+              f"not learn anything")
     _describe(args, data, sizes)
     print("layer densities " + ", ".join(f"{layer.W.density:.4f}" for layer in model.layers) +
           (f", SET with ζ = {args.prune}" if args.prune else ""))

@@ -22,13 +22,20 @@ import numpy as np
 from nerva_edu.sparse.sampling import random_pattern
 
 
+def dtype_name(dtype):
+    """The name of a dtype for messages, with its byte order where that is not the machine's
+    (a big-endian float32 is not the float32 the kernels read)."""
+    dtype = np.dtype(dtype)
+    return dtype.name if dtype.isnative else f"{dtype.name} in {'big' if dtype.byteorder == '>' else 'little'}-endian byte order"
+
+
 def check_array(op, name, A, dtype, ndim=1):
     """TypeError unless A is a NumPy array of ``dtype``; ValueError unless it has ``ndim``
     dimensions and is C-contiguous."""
     if not isinstance(A, np.ndarray):
         raise TypeError(f"{op}: {name} must be a NumPy array, got {type(A).__name__}")
     if A.dtype != dtype:
-        raise TypeError(f"{op}: {name} must have dtype {np.dtype(dtype).name}, got {A.dtype.name}")
+        raise TypeError(f"{op}: {name} must have dtype {dtype_name(dtype)}, got {dtype_name(A.dtype)}")
     if A.ndim != ndim:
         raise ValueError(f"{op}: {name} must be {ndim}-D, got shape {A.shape}")
     if not A.flags.c_contiguous:

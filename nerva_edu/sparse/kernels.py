@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nerva_edu.sparse.csr import CSRMatrix, check_array
+from nerva_edu.sparse.csr import CSRMatrix, check_array, dtype_name
 
 
 def load():
@@ -101,7 +101,7 @@ def check_batch(op, name, X, rows, cols):
     if not isinstance(X, np.ndarray):
         raise TypeError(f"{op}: {name} must be a NumPy array, got {type(X).__name__}")
     if X.dtype != np.float32:
-        raise TypeError(f"{op}: {name} must have dtype float32, got {X.dtype.name}")
+        raise TypeError(f"{op}: {name} must have dtype float32, got {dtype_name(X.dtype)}")
     expected = tuple("N" if n is None else n for n in (rows, cols))
     if X.ndim != 2 or any(e is not None and e != a for e, a in zip((rows, cols), X.shape)):
         raise ValueError(f"{op}: {name} has shape {X.shape}, expected ({expected[0]}, {expected[1]})")
