@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import sympy as sp
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 from hypothesis.extra.numpy import arrays
 
 from nerva_edu.activations import (AllReLU, LeakyReLU, ReLU, Sigmoid, SReLU, Tanh, alternating_all_relus,
@@ -21,14 +21,19 @@ shapes = st.tuples(st.integers(1, 4), st.integers(1, 5))
 @pytest.mark.parametrize("act", ACTIVATIONS, ids=repr)
 @settings(max_examples=20, deadline=None)
 @given(X=shapes.flatmap(lambda s: arrays(np.float64, s, elements=large)))
+@example(X=np.array([[9.0, -9.0]]))
 def test_kinds_agree_and_stay_finite(act, X):
-    for method in ("__call__", "gradient"):
+    # tanh' = 1 − tanh² cancels where |x| is large: its value is then only good to a few ulps of 1,
+    # whatever its size (x = 9: 6.09e-08 ± 2.2e-16 between NumPy's and torch's tanh)
+    gradient_atol = 1e-15 if isinstance(act, Tanh) else 1e-300
+    for method, atol in (("__call__", 1e-300), ("gradient", gradient_atol)):
         expected = getattr(act, method)(X)
         assert expected.shape == X.shape and np.all(np.isfinite(expected))
-        np.testing.assert_allclose(as_numpy(getattr(act, method)(as_torch(X))), expected, rtol=1e-12, atol=1e-300)
+        np.testing.assert_allclose(as_numpy(getattr(act, method)(as_torch(X))), expected, rtol=1e-12, atol=atol)
     small = X[:2, :2]
     np.testing.assert_allclose(as_numpy(act(as_sympy(small))), act(small), rtol=1e-12)
-    np.testing.assert_allclose(as_numpy(act.gradient(as_sympy(small))), act.gradient(small), rtol=1e-12)
+    np.testing.assert_allclose(as_numpy(act.gradient(as_sympy(small))), act.gradient(small), rtol=1e-12,
+                               atol=gradient_atol)
 
 
 @pytest.mark.parametrize("act", ACTIVATIONS, ids=repr)
