@@ -13,6 +13,8 @@ import pickle
 import re
 import signal
 import struct
+import subprocess
+import sys
 import tarfile
 import zipfile
 
@@ -758,3 +760,45 @@ def test_loading_a_model_restarts_the_optimizer_state(tmp_path):
         train_step(mlp, data.Xtrain[:32], data.Ttrain[:32], loss, 0.05)
     for a, b in zip(trained.layers, fresh.layers):
         np.testing.assert_array_equal(a.W, b.W)
+
+
+def _control_group(tmp_path, version, limit, usage, inactive):
+    """A fake /sys/fs/cgroup and /proc/self/cgroup for a process in the group /pod."""
+    if version == 2:
+        folder, names, key, line = tmp_path / "cg" / "pod", ("memory.max", "memory.current"), "inactive_file", "0::/pod"
+    else:
+        folder, names = tmp_path / "cg" / "memory" / "pod", ("memory.limit_in_bytes", "memory.usage_in_bytes")
+        key, line = "total_inactive_file", "4:memory:/pod"
+    folder.mkdir(parents=True)
+    (folder / names[0]).write_text(f"{limit}\n")
+    (folder / names[1]).write_text(f"{usage}\n")
+    (folder / "memory.stat").write_text(f"anon 1\n{key} {inactive}\n")
+    membership = tmp_path / "cgroup"
+    membership.write_text(f"1:cpu:/\n{line}\n")
+    return tmp_path / "cg", membership
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_the_memory_check_counts_the_limit_of_the_control_group(tmp_path, monkeypatch, version):
+    from nerva_edu import memory
+    root, membership = _control_group(tmp_path, version, limit=2 << 30, usage=1 << 30, inactive=256 << 20)
+    assert memory._cgroup_bytes(root, membership) == (1 << 30) + (256 << 20)
+    monkeypatch.setattr(memory, "_cgroup_bytes", lambda: (1 << 30) + (256 << 20))
+    with pytest.raises(memory.InsufficientMemory, match=r"needs 2\.0 GiB, but only 1\.2 GiB of memory is available"):
+        memory.check_memory("a model", 2 << 30)
+
+
+@pytest.mark.parametrize("version, limit", [(1, 9223372036854771712), (2, "max")])
+def test_a_control_group_without_a_limit_does_not_count(tmp_path, version, limit):
+    from nerva_edu import memory
+    root, membership = _control_group(tmp_path, version, limit=limit, usage=1 << 30, inactive=0)
+    assert memory._cgroup_bytes(root, membership) is None
+    assert memory._cgroup_bytes(root, tmp_path / "no-such-file") is None
+
+
+def test_the_memory_check_counts_the_address_space_limit():
+    script = ("import resource; from nerva_edu import memory; resource.setrlimit(resource.RLIMIT_AS, (6 << 30, "
+              "resource.RLIM_INFINITY)); left = memory._address_space_bytes(); print(0 < left < 6 << 30, "
+              "memory.available_bytes() <= left)")
+    assert subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=True).stdout.split() == ["True", "True"]
