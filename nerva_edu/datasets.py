@@ -378,7 +378,9 @@ def load_synthetic(spec="", normalize="unit", dtype=np.float64):
         raise ValueError(f"normalize: unknown value {normalize!r}; accepted: {', '.join(NORMALIZATIONS)}")
     N, D, K = fields["examples"], fields["features"], fields["classes"]
     M = max(1, N // 5)
-    check_memory(f"synthetic: {N + M} examples of {D} features", (N + M) * D * (np.dtype(dtype).itemsize + 4))
+    size = np.dtype(dtype).itemsize          # the class means (float32), and per example its features
+    check_memory(f"synthetic: {N + M} examples of {D} features in {K} classes",   # (drawn, shifted, converted)
+                 4 * K * D + (N + M) * (D * (size + 8) + K * size))              # and its one-hot target
     rng = np.random.default_rng(fields["seed"])
     mu = (0.5 * rng.standard_normal((K, D))).astype(np.float32)
 

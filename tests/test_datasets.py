@@ -203,3 +203,9 @@ def test_synthetic_classes_are_separated_by_their_means():
     assert (nearest == data.test_labels).mean() > 0.8
     standard = load_synthetic("examples=400,features=64,classes=4,seed=1", normalize="standard")
     np.testing.assert_allclose(standard.Xtrain.mean(axis=0), 0, atol=1e-6)
+
+
+def test_synthetic_data_counts_its_classes_in_the_memory_check():
+    from nerva_edu.memory import InsufficientMemory
+    with pytest.raises(InsufficientMemory, match="12 examples of 4 features in 1000000000 classes needs 59.6 GiB"):
+        load_synthetic("examples=10,features=4,classes=1000000000", dtype=np.float32)
