@@ -57,7 +57,7 @@ def _cgroup_bytes(root=CGROUP, membership=Path("/proc/self/cgroup")):
             try:
                 limit = (folder / names[0]).read_text().strip()
                 usage = int((folder / names[1]).read_text())
-                stat = dict(line.split() for line in (folder / "memory.stat").read_text().splitlines())
+                stat = dict(entry.split() for entry in (folder / "memory.stat").read_text().splitlines())
             except (OSError, ValueError):
                 continue
             if limit == "max" or int(limit) >= 1 << 60:                # no limit

@@ -26,8 +26,6 @@ optimization steps (i = 0, 1, 2, ... over all batches of all epochs, as the spec
 ``schedule_unit="epoch"`` or ``"step"``.
 """
 
-import math
-import numbers
 import time
 from dataclasses import dataclass
 
@@ -39,7 +37,7 @@ from nerva_edu.layers import Activation, BatchNormalization, Linear, LogSoftmax,
 from nerva_edu.losses import LOSSES
 from nerva_edu.memory import check_memory
 from nerva_edu.model_file import ModelFileError, read_model, write_model
-from nerva_edu.optimizers import LayerOptimizer, check_learning_rate, parse_optimizer
+from nerva_edu.optimizers import LayerOptimizer, check_learning_rate, is_learning_rate, parse_optimizer
 from nerva_edu.parsing import bind, lookup, parse_call, parse_sizes, split_list
 
 # layer name -> (how to build it from W, b and the arguments, its parameters with defaults)
@@ -118,12 +116,9 @@ class MLP:
     def predict(self, X, batch_size=1000):
         """The outputs for X in evaluation mode, computed batch by batch (an empty X, N = 0,
         gives an empty N×K result)."""
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"MLP.predict: batch_size must be a positive integer, got {batch_size!r}")
         mode, self.training = self.training, False
         try:
-            return np.concatenate([self.feedforward(X[i:i + batch_size])
-                                   for i in range(0, max(len(X), 1), batch_size)])
+            return batch_by_batch("MLP.predict", self.feedforward, X, batch_size)
         finally:
             self.training = mode
 
@@ -203,6 +198,14 @@ class MLP:
                 setattr(layer, name, converted[key].copy() if converted[key].ndim else converted[key][()])
         self.optimizers = [LayerOptimizer(layer, optimizer.rule)            # a fresh (zero) state
                            for layer, optimizer in zip(self.layers, self.optimizers)]
+
+
+def batch_by_batch(op, feedforward, X, batch_size):
+    """``feedforward`` of the rows of X, ``batch_size`` at a time, stacked: a large set needs the
+    memory of one batch (an empty X gives what ``feedforward`` gives for it)."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"{op}: batch_size must be a positive integer, got {batch_size!r}")
+    return np.concatenate([feedforward(X[i:i + batch_size]) for i in range(0, max(len(X), 1), batch_size)])
 
 
 def fraction_correct(op, Y, labels):
@@ -395,7 +398,7 @@ def check_schedule(rate, epochs, steps, schedule_unit):
     decays to 0 (or overflows) would otherwise end the run late, after hours of work."""
     for epoch, i, where in ((1, 0, "first"), (epochs, max(steps - 1, 0), "last"))[:2 if epochs >= 1 else 0]:
         eta = rate(epoch, i)
-        if isinstance(eta, bool) or not isinstance(eta, numbers.Real) or not (math.isfinite(eta) and eta > 0):
+        if not is_learning_rate(eta):
             at = f"epoch {epoch}" if schedule_unit == "epoch" else f"step {i} (epoch {epoch})"
             raise ValueError(f"the learning rate schedule gives {eta!r} at the {where} {schedule_unit} of the run, "
                              f"{at}; it must stay a finite number > 0: train fewer epochs or decay more slowly")

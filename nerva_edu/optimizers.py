@@ -38,10 +38,15 @@ import numbers
 from nerva_edu.parsing import bind, lookup, parse_call
 
 
+def is_learning_rate(eta):
+    """Whether η is a finite number > 0 (η = NaN, ∞ or ≤ 0 would silently train to NaN or away from
+    the minimum)."""
+    return not isinstance(eta, bool) and isinstance(eta, numbers.Real) and math.isfinite(eta) and eta > 0
+
+
 def check_learning_rate(op, eta):
-    """ValueError unless the learning rate η is a finite number > 0 (η = NaN, ∞ or ≤ 0 would
-    silently train to NaN or away from the minimum)."""
-    if isinstance(eta, bool) or not isinstance(eta, numbers.Real) or not (math.isfinite(eta) and eta > 0):
+    """ValueError unless the learning rate η is a finite number > 0 (:func:`is_learning_rate`)."""
+    if not is_learning_rate(eta):
         raise ValueError(f"{op}: the learning rate eta must be a finite number > 0, got {eta!r}")
 
 

@@ -24,7 +24,7 @@ from nerva_edu.activations import AllReLU, ReLU
 from nerva_edu.init import weight_initializer
 from nerva_edu.losses import softmax_cross_entropy_batch, softmax_cross_entropy_batch_gradient
 from nerva_edu.memory import check_memory
-from nerva_edu.mlp import fraction_correct
+from nerva_edu.mlp import batch_by_batch, fraction_correct
 from nerva_edu.model_file import ModelFileError, read_model, write_model
 from nerva_edu.optimizers import GradientDescent, Momentum, Nesterov, check_learning_rate, parse_optimizer
 from nerva_edu.parsing import bind, lookup, parse_call
@@ -260,12 +260,9 @@ class SparseMLP:
 
     def accuracy(self, X, labels, batch_size=1000):
         """The fraction of rows whose largest output is at the label (ValueError for no rows),
-        computed batch by batch, as ``MLP.predict`` does: a whole training set needs the memory of
-        one batch, not that of a batch of every example."""
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"SparseMLP.accuracy: batch_size must be a positive integer, got {batch_size!r}")
-        Y = np.concatenate([self.feedforward(X[i:i + batch_size]) for i in range(0, max(len(X), 1), batch_size)])
-        return fraction_correct("SparseMLP.accuracy", Y, labels)
+        computed batch by batch (:func:`nerva_edu.mlp.batch_by_batch`), as ``MLP.predict`` does."""
+        op = "SparseMLP.accuracy"
+        return fraction_correct(op, batch_by_batch(op, self.feedforward, X, batch_size), labels)
 
     # --- saving and loading (the format of nerva_edu.model_file) --------------------------
 
